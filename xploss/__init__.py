@@ -1,0 +1,59 @@
+"""xploss: loss functions written once against the array API, with hand-written
+gradients, on NumPy, PyTorch, JAX and TensorFlow."""
+
+from ._errors import XplossError, XplossTypeError
+from ._grad import value_and_grad
+from ._namespace import array_namespace
+from .losses._classification import cross_entropy
+from .losses._embedding import triplet_margin
+from .losses._regression import (
+    gaussian_nll,
+    huber,
+    l1,
+    l1_penalty,
+    l2_penalty,
+    log_cosh,
+    mae,
+    mape,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_log_error,
+    mse,
+    msle,
+    pinball,
+    poisson,
+    poisson_nll,
+    quantile,
+    smooth_l1,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "XplossError",
+    "XplossTypeError",
+    "array_namespace",
+    "cross_entropy",
+    "gaussian_nll",
+    "huber",
+    "l1",
+    "l1_penalty",
+    "l2_penalty",
+    "log_cosh",
+    "mae",
+    "mape",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_log_error",
+    "mse",
+    "msle",
+    "pinball",
+    "poisson",
+    "poisson_nll",
+    "quantile",
+    "smooth_l1",
+    "triplet_margin",
+    "value_and_grad",
+]

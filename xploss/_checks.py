@@ -1,0 +1,130 @@
+"""Metadata-only validation (jit-safe) raising :class:`XplossError`.
+
+Value checks (label ranges, negative variances) run only on concrete arrays,
+i.e. eagerly; under ``jax.jit``, ``tf.function`` or ``torch.compile`` they are
+skipped, never turned into silent wrong numbers by a Python branch on a tracer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._errors import XplossError, XplossTypeError, error
+from ._reduce import REDUCTIONS
+
+__all__ = [
+    "shape_of", "reduction", "floating", "same_shape", "number", "weight", "labels_in_range",
+    "target_like",
+]
+
+
+def shape_of(x: Any) -> tuple:
+    """Shape as a tuple; ``None`` for dimensions unknown while tracing (TF)."""
+    return tuple(None if d is None else int(d) for d in x.shape)
+
+
+def _shape_str(shape: tuple) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def reduction(fn: str, value: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise error(fn, "reduction", "one of " + ", ".join(repr(a) for a in allowed), repr(value))
+    return value
+
+
+def floating(fn: str, name: str, xp: Any, x: Any) -> Any:
+    """Require a real floating array."""
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise error(fn, name, "a real floating array (float16/32/64, bfloat16)", f"dtype {x.dtype}",
+                    kind=XplossTypeError)
+    return x
+
+
+def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
+    """Exactly equal shapes (no broadcasting between prediction and target)."""
+    sa, sb = shape_of(a[1]), shape_of(b[1])
+    if len(sa) != len(sb) or any(x is not None and y is not None and x != y for x, y in zip(sa, sb)):
+        raise error(fn, b[0], f"the shape of `{a[0]}` {_shape_str(sa)} (no broadcasting)",
+                    f"shape {_shape_str(sb)}")
+
+
+def target_like(fn: str, xp: Any, pred: tuple[str, Any], target: tuple[str, Any]) -> Any:
+    """A target with the prediction's shape and dtype.
+
+    Integer or bool targets are cast to the prediction's dtype; a floating
+    target of another dtype is an error (no silent up- or down-casting).
+    """
+    same_shape(fn, pred, target)
+    p, t = pred[1], target[1]
+    if t.dtype == p.dtype:
+        return t
+    if xp.isdtype(t.dtype, "real floating"):
+        raise error(fn, target[0], f"dtype {p.dtype} (the dtype of `{pred[0]}`)", f"dtype {t.dtype}",
+                    kind=XplossTypeError)
+    if xp.isdtype(t.dtype, ("integral", "bool")):
+        return xp.astype(t, p.dtype)
+    raise error(fn, target[0], "a real floating, integer or bool array", f"dtype {t.dtype}",
+                kind=XplossTypeError)
+
+
+def number(fn: str, name: str, value: Any, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False) -> float:
+    """A finite Python number within bounds, returned as float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise error(fn, name, "a finite Python float", repr(value), kind=XplossTypeError)
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    if low is not None and (value < low or (low_open and value == low)):
+        raise error(fn, name, f"a value in {interval}", repr(value))
+    if high is not None and (value > high or (high_open and value == high)):
+        raise error(fn, name, f"a value in {interval}", repr(value))
+    return float(value)
+
+
+def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
+    """A per-sample weight aligned on the leading axes of the unreduced loss.
+
+    ``w.shape`` must be a prefix of ``loss_shape`` (dims of size 1 broadcast);
+    e.g. a ``(N,)`` weight for an ``(N, D)`` elementwise loss weighs rows.
+    """
+    if w is None:
+        return None
+    if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
+        raise error(fn, "weight", "a real array", f"dtype {w.dtype}", kind=XplossTypeError)
+    ws = shape_of(w)
+    ok = len(ws) <= len(loss_shape) and all(
+        a is None or b is None or a == 1 or a == b for a, b in zip(ws, loss_shape)
+    )
+    if not ok:
+        raise error(fn, "weight", f"a shape aligned with the leading axes of the per-sample loss "
+                    f"{_shape_str(loss_shape)} (e.g. {_shape_str(loss_shape[:1])} or {_shape_str(loss_shape)})",
+                    f"shape {_shape_str(ws)}")
+    return w if w.dtype == dtype else xp.astype(w, dtype)
+
+
+def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None, ignore_index: int | None) -> None:
+    """Eager-only check that integer labels lie in ``[0, C)`` (or equal ignore_index)."""
+    if num_classes is None or not backend.is_concrete(labels):
+        return
+    xp = backend.xp
+    bad = (labels < 0) | (labels >= num_classes)
+    if ignore_index is not None:
+        bad = bad & (labels != ignore_index)
+    if bool(xp.any(bad)):
+        lo = int(xp.min(xp.where(bad, labels, xp.zeros_like(labels) + num_classes)))
+        hi = int(xp.max(xp.where(bad, labels, xp.zeros_like(labels) - 1)))
+        shown = lo if lo < 0 else hi
+        raise error(fn, "labels", f"class indices in [0, {num_classes})"
+                    + ("" if ignore_index is None else f" or ignore_index={ignore_index}"),
+                    f"a label {shown}")
+
+
+def require(cond: bool, fn: str, arg: str, expected: str, received: object) -> None:
+    if not cond:
+        raise error(fn, arg, expected, received)
+
+
+XplossError, XplossTypeError  # re-exported names used by losses

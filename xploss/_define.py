@@ -1,0 +1,158 @@
+"""The one mechanism: a loss is a value kernel plus its hand derivative.
+
+A :class:`Primitive` holds
+
+* ``forward(xp, *arrays, **static) -> (loss, residuals)``: per-sample loss
+  values (zero where masked) and a tuple of residual arrays (never the inputs
+  themselves: those are handed back to the derivative);
+* ``partials(xp, arrays, residuals, **static) -> tuple``: for each input the
+  array of local derivatives ``d loss_i / d x`` (``None`` where the input has
+  no gradient, e.g. integer labels).  A loss is one number per sample, so
+  these give both the VJP (``g * partial``) and the JVP
+  (``sum(partial * tangent)``): JAX then uses ``custom_jvp`` and every order
+  of differentiation works;
+* optionally ``vjp(xp, arrays, residuals, g_loss, **static) -> tuple`` that
+  fuses the VJP for memory (cross-entropy) or replaces ``partials`` for
+  batch-coupled losses (JAX then uses ``custom_vjp``);
+* optionally ``normalizer(xp, *arrays, **static) -> (valid, norm)`` for masks
+  and class weights (see :mod:`xploss._reduce`).
+
+:class:`Bound` fuses a primitive with its static options and the reduction into
+one differentiable operation; the backends bind ``Bound.forward``,
+``Bound.vjp`` and ``Bound.jvp`` into their autodiff.  The last array of a
+bound call is always the optional per-sample ``weight``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import _reduce
+
+__all__ = ["Primitive", "Bound", "apply"]
+
+
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    name: str
+    forward: Callable[..., tuple[Any, tuple]]
+    partials: Callable[..., tuple] | None = None
+    vjp: Callable[..., tuple] | None = None
+    normalizer: Callable[..., tuple[Any, Any]] | None = None
+    # Inputs with one more axis than the loss (class or feature axis): the
+    # static option holding that axis; "all" for scalar losses of whole arrays.
+    event_axis: str | int | None = None
+    # Inputs of lower rank align on the *leading* axes of the loss (torch's
+    # gaussian_nll var of shape input.shape[:-1]) instead of numpy's trailing.
+    align_leading: bool = False
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name})"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A primitive + static options + reduction: one differentiable operation."""
+
+    prim: Primitive
+    static: tuple[tuple[str, Any], ...]
+    reduction: str
+    kwargs: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kwargs", dict(self.static))
+
+    # -- forward -----------------------------------------------------------
+    def forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
+        *xs, w = arrays
+        loss, res = self.prim.forward(xp, *xs, **self.kwargs)
+        valid, norm = self._normalizer(xp, xs)
+        if w is not None:
+            w = _reduce.expand_weight(xp, w, loss.ndim)
+        out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
+        return out, (*res, loss, den)
+
+    def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:
+        if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean"):
+            return None, None
+        return self.prim.normalizer(xp, *xs, **self.kwargs)
+
+    # -- reverse mode --------------------------------------------------------
+    def vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None = None) -> tuple:
+        """Cotangents for every array (None where not differentiable)."""
+        *xs, w = arrays
+        *pres, loss, den = res
+        needs = needs or (True,) * len(arrays)
+        valid, norm = self._normalizer(xp, xs)
+        wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
+        g_loss, g_w = _reduce.vjp(xp, g, loss, wb, den, valid, norm, self.reduction, bool(needs[-1]))
+        if any(needs[:-1]):
+            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), loss, g_loss)
+        else:
+            cts = (None,) * len(xs)
+        ct_w = None
+        if g_w is not None:
+            ct_w = xp.reshape(_reduce.unbroadcast(xp, g_w, tuple(wb.shape)), tuple(w.shape))
+        return (*cts, ct_w)
+
+    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, loss: Any, g_loss: Any) -> tuple:
+        if self.prim.vjp is not None:
+            return self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
+        parts = self.prim.partials(xp, xs, pres, **self.kwargs)
+        out = []
+        for x, p in zip(xs, parts):
+            if p is None or x is None:
+                out.append(None)
+                continue
+            ct = self._expand(xp, g_loss, loss, p) * p
+            if self.prim.align_leading and 0 < x.ndim < ct.ndim:
+                ct = xp.sum(ct, axis=tuple(range(x.ndim, ct.ndim)))
+            out.append(_reduce.unbroadcast(xp, ct, tuple(x.shape)))
+        return tuple(out)
+
+    def _expand(self, xp: Any, g: Any, loss: Any, p: Any) -> Any:
+        """Give a per-sample cotangent the event axis of a partial."""
+        if g.ndim == 0 or g.ndim >= p.ndim or self.prim.event_axis is None:
+            return g
+        axis = self._axis(p.ndim)
+        return xp.expand_dims(g, axis=axis)
+
+    def _axis(self, ndim: int) -> int:
+        ev = self.prim.event_axis
+        axis = self.kwargs[ev] if isinstance(ev, str) else ev
+        return axis % ndim
+
+    # -- forward mode (JAX custom_jvp) ---------------------------------------
+    def jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
+        """Primal output and its tangent, written with differentiable ops."""
+        *xs, w = arrays
+        *txs, tw = tangents
+        out, res = self.forward(xp, *arrays)
+        *pres, loss, den = res
+        parts = self.prim.partials(xp, tuple(xs), tuple(pres), **self.kwargs)
+        t_loss = None
+        for x, p, t in zip(xs, parts, txs):
+            if p is None or x is None or t is None:
+                continue
+            if self.prim.align_leading and 0 < t.ndim < p.ndim:
+                t = _reduce.expand_weight(xp, t, p.ndim)
+            term = p * t
+            if term.ndim > loss.ndim:
+                if self.prim.event_axis == "all":
+                    term = xp.sum(term)
+                else:
+                    term = xp.sum(term, axis=self._axis(term.ndim))
+            t_loss = term if t_loss is None else t_loss + term
+        valid, norm = self._normalizer(xp, xs)
+        wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
+        twb = None if (w is None or tw is None) else _reduce.expand_weight(xp, tw, loss.ndim)
+        t_out = _reduce.jvp(xp, t_loss, twb, loss, wb, out, den, valid, norm, self.reduction)
+        return out, t_out
+
+
+def apply(backend: Any, prim: Primitive, arrays: tuple, *, weight: Any = None,
+          reduction: str = "mean", **static: Any) -> Any:
+    """Run ``prim`` on ``arrays`` through ``backend``'s autodiff binding."""
+    bound = Bound(prim, tuple(sorted(static.items())), reduction)
+    return backend.apply(bound, (*arrays, weight))

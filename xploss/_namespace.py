@@ -1,0 +1,113 @@
+"""Which framework does an array belong to, and what is its array-API namespace?
+
+Detection looks only at the array's type (its module name), cached per type:
+it never imports a framework.  A backend module (``xploss.backends._<name>``)
+is imported the first time an array of that kind arrives.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from ._errors import XplossTypeError, error
+
+__all__ = ["array_namespace", "backend_of", "backend_for", "is_array"]
+
+# Root module of an array type -> xploss backend name.
+_ROOTS = {
+    "numpy": "numpy",
+    "array_api_strict": "array_api_strict",
+    "torch": "torch",
+    "jax": "jax",
+    "jaxlib": "jax",
+    "tensorflow": "tensorflow",
+}
+# Backend name -> module implementing it (numpy and array_api_strict share one).
+_MODULES = {
+    "numpy": "xploss.backends._numpy",
+    "array_api_strict": "xploss.backends._numpy",
+    "torch": "xploss.backends._torch",
+    "jax": "xploss.backends._jax",
+    "tensorflow": "xploss.backends._tensorflow",
+}
+_TYPE_CACHE: dict[type, str | None] = {}
+_BACKENDS: dict[str, Any] = {}
+
+
+def _name_of_type(tp: type) -> str | None:
+    try:
+        return _TYPE_CACHE[tp]
+    except KeyError:
+        pass
+    name = None
+    if tp not in (bool, int, float, complex):
+        for cls in tp.__mro__:
+            root = (cls.__module__ or "").split(".")[0]
+            if root in _ROOTS:
+                name = _ROOTS[root]
+                break
+    _TYPE_CACHE[tp] = name
+    return name
+
+
+def is_array(x: object) -> bool:
+    """True for an array of a supported framework (never imports one)."""
+    return _name_of_type(type(x)) is not None
+
+
+def backend_of(x: object) -> str | None:
+    """``"numpy" | "array_api_strict" | "torch" | "jax" | "tensorflow"`` or None."""
+    return _name_of_type(type(x))
+
+
+def backend_for(name: str) -> Any:
+    """The backend object for a backend name (imports its module once)."""
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        module: ModuleType = importlib.import_module(_MODULES[name])
+        backend = module.backend(name)
+        _BACKENDS[name] = backend
+        return backend
+
+
+def resolve(fn: str, named: dict[str, object]) -> Any:
+    """The one backend serving every array among ``named`` values.
+
+    ``None`` values are skipped.  A value that is not an array of a supported
+    framework, or arrays of two frameworks, raise :class:`XplossTypeError`.
+    """
+    found: str | None = None
+    first = ""
+    for arg, x in named.items():
+        if x is None:
+            continue
+        name = _name_of_type(type(x))
+        if name is None:
+            raise error(
+                fn, arg, "an array of numpy, array_api_strict, torch, jax or tensorflow",
+                f"{type(x).__module__}.{type(x).__qualname__}", kind=XplossTypeError,
+            )
+        if found is None:
+            found, first = name, arg
+        elif name != found:
+            raise error(
+                fn, arg, f"an array of the same library as `{first}` ({found})",
+                f"a {name} array (mixed libraries are not converted implicitly)",
+                kind=XplossTypeError,
+            )
+    if found is None:
+        raise error(fn, "arrays", "at least one array", "none", kind=XplossTypeError)
+    return backend_for(found)
+
+
+def array_namespace(*xs: object) -> Any:
+    """Array-API namespace of ``xs`` (skipping None and Python scalars).
+
+    numpy, torch and jax get array-api-compat's namespaces, array_api_strict
+    itself, TensorFlow xploss' own (``xploss.backends._tf_array_api``).
+    """
+    named = {f"arrays[{i}]": x for i, x in enumerate(xs) if not isinstance(x, (bool, int, float, complex))}
+    return resolve("array_namespace", named).xp

@@ -1,0 +1,119 @@
+"""The only reduction code: ``"mean" | "sum" | "none" | "weighted_mean"``.
+
+One rule for every loss.  A loss kernel yields per-sample values ``l`` (zero
+where masked), optionally a 0/1 ``valid`` mask and a per-sample normaliser
+``n`` (for cross-entropy: the class weight of the target).  With an optional
+per-sample ``weight`` ``w``:
+
+* ``"none"``          -> ``w * l``
+* ``"sum"``           -> ``sum(w * l)``
+* ``"mean"``          -> ``sum(w * l) / count`` where ``count`` is the number of
+  valid (unmasked) samples: Keras' ``sum_over_batch_size`` (masked samples
+  excluded, as Keras does for ``ignore_class``);
+* ``"weighted_mean"`` -> ``sum(w * l) / sum(w * n)``: torch's weighted mean
+  (``F.cross_entropy(weight=...)``) and Keras' ``mean_with_sample_weight``.
+
+A zero denominator (everything masked) gives 0 with a zero gradient, never NaN.
+Forward, VJP and JVP live together here so that they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["REDUCTIONS", "forward", "vjp", "jvp", "expand_weight", "unbroadcast"]
+
+REDUCTIONS = ("mean", "sum", "none", "weighted_mean")
+
+
+def expand_weight(xp: Any, w: Any, ndim: int) -> Any:
+    """Align a per-sample weight on the *leading* axes of the loss."""
+    for _ in range(ndim - w.ndim):
+        w = xp.expand_dims(w, axis=-1)
+    return w
+
+
+def _count(xp: Any, loss: Any) -> Any:
+    shape = tuple(loss.shape)
+    if all(d is not None for d in shape):
+        return xp.asarray(float(math.prod(shape)), dtype=loss.dtype)
+    return xp.sum(xp.ones_like(loss))
+
+
+def _base(valid: Any, norm: Any) -> Any:
+    return norm if norm is not None else valid
+
+
+def _denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -> Any:
+    if reduction == "mean":
+        den = _count(xp, loss) if valid is None else xp.sum(valid)
+    else:  # weighted_mean
+        base = _base(valid, norm)
+        if w is None:
+            den = _count(xp, loss) if base is None else xp.sum(base)
+        else:
+            den = xp.sum(w * (xp.ones_like(loss) if base is None else base))
+    return xp.where(den != 0, den, xp.ones_like(den))
+
+
+def forward(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -> tuple[Any, Any]:
+    """Reduce per-sample ``loss``; returns ``(out, den)`` (``den`` None unless a mean)."""
+    wl = loss if w is None else w * loss
+    if reduction == "none":
+        return wl, None
+    total = xp.sum(wl)
+    if reduction == "sum":
+        return total, None
+    den = _denominator(xp, loss, w, valid, norm, reduction)
+    return total / den, den
+
+
+def vjp(xp: Any, g: Any, loss: Any, w: Any, den: Any, valid: Any, norm: Any,
+        reduction: str, need_w: bool) -> tuple[Any, Any]:
+    """Cotangents ``(g_loss, g_w)`` of the reduction; ``g_w`` is at loss shape."""
+    gl = g if den is None else g / den
+    g_loss = gl if w is None else gl * w
+    g_w = None
+    if need_w and w is not None:
+        if reduction == "weighted_mean":
+            base = _base(valid, norm)
+            out = xp.sum(w * loss) / den
+            g_w = gl * (loss - out * (1.0 if base is None else base))
+        else:
+            g_w = gl * loss
+    return g_loss, g_w
+
+
+def jvp(xp: Any, t_loss: Any, t_w: Any, loss: Any, w: Any, out: Any, den: Any,
+        valid: Any, norm: Any, reduction: str) -> Any:
+    """Tangent of the reduced output (a linear map, so it differentiates again)."""
+    part = None
+    if t_loss is not None:
+        part = t_loss if w is None else w * t_loss
+    if t_w is not None and w is not None:
+        if reduction == "weighted_mean":
+            base = _base(valid, norm)
+            dw = t_w * (loss - out * (1.0 if base is None else base))
+        else:
+            dw = t_w * loss
+        part = dw if part is None else part + dw
+    if part is None:
+        return xp.zeros_like(out)
+    if reduction == "none":
+        return part + xp.zeros_like(out)
+    total = xp.sum(part)
+    return total if den is None else total / den
+
+
+def unbroadcast(xp: Any, g: Any, shape: tuple) -> Any:
+    """Sum ``g`` down to ``shape`` (the inverse of broadcasting)."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    if lead > 0:
+        g = xp.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return g

@@ -1,0 +1,39 @@
+"""Small helpers shared by the adapters."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .._errors import XplossError, error
+
+__all__ = ["normalize_argnums", "check_scalar_output"]
+
+
+def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[tuple[int, ...], bool]:
+    """``(argnums tuple, single?)``; raises an xploss error when out of range."""
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums:
+        raise error("value_and_grad", "argnums", "an int or a non-empty tuple of ints", argnums)
+    for a in nums:
+        if not isinstance(a, int) or not -nargs <= a < nargs:
+            raise error("value_and_grad", "argnums", f"positions of positional arrays in range [0, {nargs})", argnums)
+    return tuple(a % nargs for a in nums), single
+
+
+def check_scalar_output(out: Any) -> None:
+    if getattr(out, "ndim", 0) != 0:
+        raise XplossError(
+            "xploss.value_and_grad: the function must return a scalar (use reduction='mean' or 'sum'). "
+            f"Received: an output of shape {tuple(out.shape)}."
+        )
+
+
+def pack(single: bool, grads: list) -> Any:
+    return grads[0] if single else tuple(grads)
+
+
+def wrap(fn: Callable, inner: Callable) -> Callable:
+    inner.__name__ = f"value_and_grad({getattr(fn, '__name__', 'fn')})"
+    inner.__doc__ = fn.__doc__
+    return inner

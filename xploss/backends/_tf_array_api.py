@@ -1,0 +1,237 @@
+"""xploss' array-API namespace for TensorFlow (``tf.Tensor``, ``tf.Variable``).
+
+array-api-compat does not support TensorFlow and ``tf.experimental.numpy`` is
+not a substitute (its NumPy-behaviour switch changes every tf.Tensor in the
+process; it is never called here).  This module covers exactly the functions
+xploss' kernels use, with the standard's semantics: tuple shapes (``None`` for
+dimensions unknown under ``tf.function``), Python scalars taking the dtype of
+the array operand, ``take_along_axis`` through ``tf.gather``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+__array_api_version__ = "2024.12"
+
+float16, bfloat16, float32, float64 = tf.float16, tf.bfloat16, tf.float32, tf.float64
+int8, int16, int32, int64 = tf.int8, tf.int16, tf.int32, tf.int64
+uint8 = tf.uint8
+bool = tf.bool  # noqa: A001 - the standard's name
+
+_PY_SCALARS = (int, float)
+
+
+def _pair(x: Any, y: Any) -> tuple[Any, Any]:
+    """Convert Python scalars to the other operand's dtype."""
+    if isinstance(y, _PY_SCALARS) and not isinstance(x, _PY_SCALARS):
+        y = tf.constant(y, dtype=x.dtype)
+    elif isinstance(x, _PY_SCALARS) and not isinstance(y, _PY_SCALARS):
+        x = tf.constant(x, dtype=y.dtype)
+    return x, y
+
+
+def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = None) -> Any:
+    if isinstance(obj, (tf.Tensor, tf.Variable)):
+        return obj if dtype is None or obj.dtype == dtype else tf.cast(obj, dtype)
+    return tf.constant(obj, dtype=dtype)
+
+
+def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
+    return x if x.dtype == dtype else tf.cast(x, dtype)
+
+
+def isdtype(dtype: Any, kind: Any) -> bool:
+    if isinstance(kind, tuple):
+        return any(isdtype(dtype, k) for k in kind)
+    dtype = tf.as_dtype(dtype)
+    if kind == "bool":
+        return dtype == tf.bool
+    if kind == "real floating":
+        return dtype.is_floating
+    if kind == "complex floating":
+        return dtype.is_complex
+    if kind == "numeric":
+        return dtype != tf.bool and (dtype.is_floating or dtype.is_integer or dtype.is_complex)
+    if kind == "integral":
+        return dtype.is_integer
+    if kind == "signed integer":
+        return dtype.is_integer and not dtype.is_unsigned
+    if kind == "unsigned integer":
+        return dtype.is_integer and dtype.is_unsigned
+    return dtype == tf.as_dtype(kind)
+
+
+class finfo:  # noqa: N801 - the standard's name
+    def __init__(self, dtype: Any) -> None:
+        import numpy as np
+
+        d = tf.as_dtype(dtype)
+        info = np.finfo(d.as_numpy_dtype)
+        self.dtype, self.bits = d, d.size * 8
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.smallest_normal = float(info.tiny)
+
+
+def result_type(*xs: Any) -> Any:
+    dts = [x.dtype if hasattr(x, "dtype") else x for x in xs if not isinstance(x, _PY_SCALARS)]
+    return dts[0]
+
+
+# -- elementwise ---------------------------------------------------------------------
+abs = tf.abs  # noqa: A001
+exp, expm1, log, log1p = tf.exp, tf.math.expm1, tf.math.log, tf.math.log1p
+sqrt, square, tanh, sign = tf.sqrt, tf.square, tf.tanh, tf.sign
+sin, cos, cosh = tf.sin, tf.cos, tf.cosh
+isfinite, isnan, isinf = tf.math.is_finite, tf.math.is_nan, tf.math.is_inf
+logical_and, logical_or, logical_not = tf.logical_and, tf.logical_or, tf.logical_not
+
+
+def maximum(x1: Any, x2: Any, /) -> Any:
+    return tf.maximum(*_pair(x1, x2))
+
+
+def minimum(x1: Any, x2: Any, /) -> Any:
+    return tf.minimum(*_pair(x1, x2))
+
+
+def pow(x1: Any, x2: Any, /) -> Any:  # noqa: A001
+    return tf.pow(*_pair(x1, x2))
+
+
+def logaddexp(x1: Any, x2: Any, /) -> Any:
+    x1, x2 = _pair(x1, x2)
+    m = tf.maximum(x1, x2)
+    m = tf.where(tf.math.is_finite(m), m, tf.zeros_like(m))
+    return m + tf.math.log(tf.exp(x1 - m) + tf.exp(x2 - m))
+
+
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    if min is not None:
+        x = tf.maximum(*_pair(x, min))
+    if max is not None:
+        x = tf.minimum(*_pair(x, max))
+    return x
+
+
+def where(condition: Any, x1: Any, x2: Any, /) -> Any:
+    x1, x2 = _pair(x1, x2)
+    return tf.where(condition, x1, x2)
+
+
+def equal(x1: Any, x2: Any, /) -> Any:
+    return tf.equal(*_pair(x1, x2))
+
+
+def not_equal(x1: Any, x2: Any, /) -> Any:
+    return tf.not_equal(*_pair(x1, x2))
+
+
+# -- creation ----------------------------------------------------------------------------
+def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    return tf.zeros_like(x, dtype=dtype)
+
+
+def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    return tf.ones_like(x, dtype=dtype)
+
+
+def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    return tf.fill(tf.shape(x), tf.constant(fill_value, dtype=dtype or x.dtype))
+
+
+def zeros(shape: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    return tf.zeros(shape, dtype=dtype or tf.float32)
+
+
+def ones(shape: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    return tf.ones(shape, dtype=dtype or tf.float32)
+
+
+def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    return tf.fill(shape, tf.constant(fill_value, dtype=dtype))
+
+
+def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None) -> Any:
+    if stop is None:
+        start, stop = 0, start
+    return tf.range(start, stop, step, dtype=dtype or tf.int64)
+
+
+# -- statistics ------------------------------------------------------------------------------
+def _axis(axis: Any) -> Any:
+    return list(axis) if isinstance(axis, tuple) else axis
+
+
+def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    if dtype is not None:
+        x = tf.cast(x, dtype)
+    return tf.reduce_sum(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
+    return tf.reduce_mean(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return tf.reduce_max(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def min(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return tf.reduce_min(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def any(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return tf.reduce_any(tf.cast(x, tf.bool), axis=_axis(axis), keepdims=keepdims)
+
+
+def all(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return tf.reduce_all(tf.cast(x, tf.bool), axis=_axis(axis), keepdims=keepdims)
+
+
+# -- manipulation ------------------------------------------------------------------------------
+def reshape(x: Any, /, shape: Any, *, copy: Any = None) -> Any:
+    return tf.reshape(x, [-1 if d is None else d for d in shape])
+
+
+def expand_dims(x: Any, /, *, axis: int = 0) -> Any:
+    return tf.expand_dims(x, axis)
+
+
+def squeeze(x: Any, /, axis: Any) -> Any:
+    return tf.squeeze(x, axis=_axis(axis))
+
+
+def broadcast_to(x: Any, /, shape: Any) -> Any:
+    return tf.broadcast_to(x, shape)
+
+
+def stack(arrays: Any, /, *, axis: int = 0) -> Any:
+    return tf.stack(list(arrays), axis=axis)
+
+
+def concat(arrays: Any, /, *, axis: int = 0) -> Any:
+    return tf.concat(list(arrays), axis=axis)
+
+
+def permute_dims(x: Any, /, axes: Any) -> Any:
+    return tf.transpose(x, perm=list(axes))
+
+
+def take(x: Any, indices: Any, /, *, axis: Any = None) -> Any:
+    if axis is None:
+        x, axis = tf.reshape(x, [-1]), 0
+    return tf.gather(x, indices, axis=axis)
+
+
+def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
+    ndim = x.shape.rank
+    axis = axis % ndim
+    if axis != ndim - 1:
+        perm = [i for i in range(ndim) if i != axis] + [axis]
+        inv = [perm.index(i) for i in range(ndim)]
+        out = take_along_axis(tf.transpose(x, perm), tf.transpose(indices, perm), axis=-1)
+        return tf.transpose(out, inv)
+    return tf.gather(x, indices, axis=ndim - 1, batch_dims=ndim - 1)

@@ -1,0 +1,78 @@
+"""PyTorch: one ``torch.autograd.Function`` (setup_context form) per loss call.
+
+The forward saves the inputs by reference plus the loss's residuals (O(N) for
+cross-entropy: the per-row log-sum-exp).  The backward runs the hand VJP.  When
+autograd records the backward (``create_graph=True``), the residuals are
+recomputed from the saved inputs so that second-order gradients are exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import array_api_compat.torch as xp
+import torch
+
+from .._errors import XplossTypeError, error
+from ._common import check_scalar_output, normalize_argnums, pack, wrap
+
+
+class _LossFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(bound: Any, *arrays: Any) -> Any:  # type: ignore[override]
+        out, res = bound.forward(xp, *arrays)
+        return (out, *res)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        bound, *arrays = inputs
+        _, *res = output
+        ctx.bound = bound
+        ctx.n_arrays = len(arrays)
+        ctx.save_for_backward(*arrays, *res)
+        ctx.mark_non_differentiable(*(r for r in res if r is not None))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any, *_: Any) -> tuple:  # type: ignore[override]
+        saved = ctx.saved_tensors
+        arrays, res = saved[: ctx.n_arrays], saved[ctx.n_arrays :]
+        if torch.is_grad_enabled():  # double backward: residuals must be differentiable
+            _, res = ctx.bound.forward(xp, *arrays)
+        needs = tuple(ctx.needs_input_grad[1:])
+        cts = ctx.bound.vjp(xp, tuple(arrays), tuple(res), g, needs)
+        return (None, *(c if n else None for c, n in zip(cts, needs)))
+
+
+class TorchBackend:
+    name = "torch"
+    xp = xp
+
+    def is_concrete(self, x: Any) -> bool:
+        return not torch.compiler.is_compiling() and not isinstance(x, torch.fx.Proxy)
+
+    def apply(self, bound: Any, arrays: tuple) -> Any:
+        if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays):
+            return _LossFunction.apply(bound, *arrays)[0]
+        return bound.forward(xp, *arrays)[0]
+
+    def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            nums, single = normalize_argnums(argnums, len(args))
+            args = list(args)
+            for i in nums:
+                if not args[i].is_floating_point():
+                    raise error("value_and_grad", f"args[{i}]", "a real floating tensor to differentiate",
+                                f"dtype {args[i].dtype}", kind=XplossTypeError)
+                args[i] = args[i].detach().requires_grad_(True)
+            with torch.enable_grad():
+                out = fn(*args, **kwargs)
+                check_scalar_output(out)
+                grads = torch.autograd.grad(out, [args[i] for i in nums], allow_unused=True)
+            grads = [torch.zeros_like(args[i]) if g is None else g for i, g in zip(nums, grads)]
+            return out.detach(), pack(single, list(grads))
+
+        return wrap(fn, inner)
+
+
+def backend(name: str) -> TorchBackend:
+    return TorchBackend()

@@ -1,0 +1,1 @@
+"""Loss families (each module: kernels, hand derivatives, public functions)."""

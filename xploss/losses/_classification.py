@@ -1,0 +1,263 @@
+"""Classification losses on logits: softmax cross-entropy.
+
+Cross-entropy never forms ``log(softmax)``: the forward keeps the per-row
+log-sum-exp (``O(N)`` residual), the derivative recomputes the softmax from
+the logits and that log-sum-exp.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _checks
+from .._define import Primitive, apply
+from .._namespace import resolve
+
+__all__ = ["cross_entropy"]
+
+
+def _logsumexp(xp: Any, z: Any, axis: int) -> Any:
+    """``log(sum(exp(z)))`` along ``axis`` (kept), finite for ±large and -inf rows."""
+    m = xp.max(z, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    return xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True)) + m
+
+
+def _along(xp: Any, v: Any, axis: int, ndim: int) -> Any:
+    """Reshape a ``(C,)`` vector to broadcast along ``axis`` of an ``ndim`` array."""
+    for _ in range(ndim - 1 - axis):
+        v = xp.expand_dims(v, axis=-1)
+    return v
+
+
+def _gather(xp: Any, table: Any, idx: Any) -> Any:
+    """``table[idx]`` for a 1-D table and integer indices of any shape."""
+    if idx.ndim == 1:
+        return xp.take(table, idx)
+    return xp.reshape(xp.take(table, xp.reshape(idx, (-1,))), tuple(idx.shape))
+
+
+# -- integer labels --------------------------------------------------------------------
+
+def _valid_and_safe(xp: Any, y: Any, ignore_index: int | None) -> tuple[Any, Any]:
+    if ignore_index is None:
+        return None, y
+    valid = y != ignore_index
+    return valid, xp.where(valid, y, xp.zeros_like(y))
+
+
+def _ce_index_fwd(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_index: int | None,
+                  label_smoothing: float) -> tuple:
+    lse = _logsumexp(xp, z, axis)
+    valid, safe = _valid_and_safe(xp, y, ignore_index)
+    zy = xp.squeeze(xp.take_along_axis(z, xp.expand_dims(safe, axis=axis), axis=axis), axis=axis)
+    lse_s = xp.squeeze(lse, axis=axis)
+    loss = lse_s - zy
+    if cw is not None:
+        loss = _gather(xp, cw, safe) * loss
+    if label_smoothing:
+        num_classes = z.shape[axis]
+        if cw is None:
+            smooth = num_classes * lse_s - xp.sum(z, axis=axis)
+        else:
+            cwb = _along(xp, cw, axis, z.ndim)
+            smooth = xp.sum(cw) * lse_s - xp.sum(cwb * z, axis=axis)
+        loss = (1.0 - label_smoothing) * loss + (label_smoothing / num_classes) * smooth
+    if valid is not None:
+        loss = xp.where(valid, loss, xp.zeros_like(loss))
+    return loss, (lse,)
+
+
+def _ce_index_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, ignore_index: int | None,
+                       label_smoothing: float) -> tuple:
+    z, y, cw = arrays
+    (lse,) = res
+    valid, safe = _valid_and_safe(xp, y, ignore_index)
+    p = xp.exp(z - lse)
+    classes = _along(xp, xp.arange(z.shape[axis], dtype=safe.dtype), axis, z.ndim)
+    hit = classes == xp.expand_dims(safe, axis=axis)
+    coef = None if cw is None else _gather(xp, cw, safe)
+    if valid is not None:
+        v = xp.astype(valid, z.dtype)
+        coef = v if coef is None else coef * v
+    if label_smoothing:
+        coef = (1.0 - label_smoothing) if coef is None else (1.0 - label_smoothing) * coef
+    g = xp.where(hit, p - 1.0, p)
+    if coef is not None:
+        g = (xp.expand_dims(coef, axis=axis) if not isinstance(coef, float) else coef) * g
+    if label_smoothing:
+        num_classes = z.shape[axis]
+        if cw is None:
+            s = num_classes * p - 1.0
+        else:
+            s = xp.sum(cw) * p - _along(xp, cw, axis, z.ndim)
+        if valid is not None:
+            s = xp.expand_dims(xp.astype(valid, z.dtype), axis=axis) * s
+        g = g + (label_smoothing / num_classes) * s
+    return g, None, None
+
+
+def _ce_index_normalizer(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_index: int | None,
+                         label_smoothing: float) -> tuple:
+    valid, safe = _valid_and_safe(xp, y, ignore_index)
+    v = None if valid is None else xp.astype(valid, z.dtype)
+    if cw is None:
+        return v, None
+    norm = _gather(xp, cw, safe)
+    return v, norm if v is None else norm * v
+
+
+_CE_INDEX = Primitive("cross_entropy", _ce_index_fwd, _ce_index_partials,
+                      normalizer=_ce_index_normalizer, event_axis="axis")
+
+
+# -- probability targets ------------------------------------------------------------------
+
+def _smoothed(xp: Any, t: Any, cw: Any, axis: int, ndim: int, label_smoothing: float, num_classes: int) -> Any:
+    if label_smoothing:
+        t = (1.0 - label_smoothing) * t + label_smoothing / num_classes
+    return t if cw is None else _along(xp, cw, axis, ndim) * t
+
+
+def _ce_prob_fwd(xp: Any, z: Any, t: Any, cw: Any, *, axis: int, label_smoothing: float) -> tuple:
+    lse = _logsumexp(xp, z, axis)
+    tw = _smoothed(xp, t, cw, axis, z.ndim, label_smoothing, z.shape[axis])
+    nlogp = lse - z
+    # double where: a zero target weight contributes 0 even against a -inf logit
+    terms = xp.where(tw != 0, tw * nlogp, xp.zeros_like(nlogp))
+    return xp.sum(terms, axis=axis), (lse,)
+
+
+def _ce_prob_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, label_smoothing: float) -> tuple:
+    z, t, cw = arrays
+    (lse,) = res
+    tw = _smoothed(xp, t, cw, axis, z.ndim, label_smoothing, z.shape[axis])
+    gz = xp.sum(tw, axis=axis, keepdims=True) * xp.exp(z - lse) - tw
+    gt = lse - z
+    if cw is not None:
+        gt = _along(xp, cw, axis, z.ndim) * gt
+    if label_smoothing:
+        gt = (1.0 - label_smoothing) * gt
+    return gz, gt, None
+
+
+_CE_PROB = Primitive("cross_entropy", _ce_prob_fwd, _ce_prob_partials, event_axis="axis")
+
+
+def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = None,
+                  ignore_index: int | None = -100, label_smoothing: float = 0.0, weight: Any = None,
+                  reduction: str = "mean") -> Any:
+    r"""Softmax cross-entropy from logits, with class-index or probability targets.
+
+    .. math::
+        \ell_i = -\sum_k q_{ik} \log \operatorname{softmax}(z_i)_k
+               = \operatorname{logsumexp}(z_i) - \sum_k q_{ik} z_{ik}
+
+    With integer labels ``q`` is one-hot (times ``class_weight[y]``); with
+    label smoothing ``ε`` torch's mixture is used:
+    ``(1-ε) w_y (lse - z_y) + (ε/C) Σ_k w_k (lse - z_k)``.
+
+    Parameters
+    ----------
+    logits : array
+        Real floating, shape ``(..., C, ...)`` with the classes along ``axis``.
+    labels : array
+        Integer class indices of shape ``logits.shape`` without ``axis``, or
+        floating probabilities of the shape and dtype of ``logits``.
+    axis : int, default -1
+        Class axis (torch layout ``(N, C, d1, ...)``: ``axis=1``).
+    class_weight : array, optional
+        ``(C,)`` weight per class (no gradient).
+    ignore_index : int or None, default -100
+        Integer labels equal to it contribute 0 to the value, the gradient and
+        the count of a mean.  An all-ignored batch gives 0 (torch gives NaN).
+    label_smoothing : float, default 0.0
+        In ``[0, 1]``; mixes the target with the uniform distribution.
+    weight : array, optional
+        Per-sample weight aligned with the leading axes of the per-sample loss.
+    reduction : {"mean", "sum", "none", "weighted_mean"}
+        ``"mean"`` divides by the number of non-ignored samples;
+        ``"weighted_mean"`` by the total weight of the non-ignored targets
+        (``Σ weight · class_weight[y]``): torch's default with ``weight=`` and
+        Keras' ``mean_with_sample_weight``.
+
+    Returns
+    -------
+    array
+        Scalar, or the per-sample losses (``logits.shape`` without ``axis``)
+        for ``reduction="none"``.
+
+    Raises
+    ------
+    XplossError
+        Label shape or dtype inconsistent with ``logits``, labels outside
+        ``[0, C)`` (checked eagerly), a bad ``axis``, ``class_weight`` not of
+        shape ``(C,)``, ``label_smoothing`` outside ``[0, 1]``.
+
+    Notes
+    -----
+    Stable for logits of any magnitude (log-sum-exp, never ``log(softmax)``).
+    The derivative with respect to the logits is ``softmax(z) - q`` (scaled),
+    recomputed from the logits and the saved log-sum-exp.  With probability
+    targets the targets get the gradient ``-log softmax(z)`` too.
+
+    See Also
+    --------
+    torch.nn.functional.cross_entropy : ``F.cross_entropy(logits, labels, weight=class_weight,
+        ignore_index=..., label_smoothing=...)`` equals ``cross_entropy(..., axis=1)`` with
+        ``reduction="weighted_mean"`` (integer labels with ``class_weight``) and ``"mean"`` otherwise.
+    keras.losses.SparseCategoricalCrossentropy : ``SparseCategoricalCrossentropy(from_logits=True,
+        ignore_class=k)(labels, logits)`` equals ``cross_entropy(logits, labels, ignore_index=k)``.
+    keras.losses.CategoricalCrossentropy : ``CategoricalCrossentropy(from_logits=True,
+        label_smoothing=ε)(onehot, logits)`` equals ``cross_entropy(logits, onehot, label_smoothing=ε)``.
+    optax.losses.softmax_cross_entropy_with_integer_labels : ``(...).mean()``.
+
+    Examples
+    --------
+    >>> import numpy as np, xploss
+    >>> logits = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    >>> round(float(xploss.cross_entropy(logits, np.array([0, 1]))), 6)
+    0.387929
+    >>> round(float(xploss.cross_entropy(logits, np.array([0, -100]))), 6)
+    0.169846
+    """
+    fn = "cross_entropy"
+    be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "weight": weight})
+    xp = be.xp
+    _checks.floating(fn, "logits", xp, logits)
+    zshape = _checks.shape_of(logits)
+    ndim = len(zshape)
+    if ndim == 0:
+        raise _checks.error(fn, "logits", "an array with a class axis (ndim >= 1)", "a 0-d array")
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -ndim <= axis < ndim:
+        raise _checks.error(fn, "axis", f"an int in [-{ndim}, {ndim})", repr(axis))
+    axis = axis % ndim
+    num_classes = zshape[axis]
+    sample_shape = zshape[:axis] + zshape[axis + 1:]
+    ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if class_weight is not None:
+        _checks.floating(fn, "class_weight", xp, class_weight)
+        cws = _checks.shape_of(class_weight)
+        if len(cws) != 1 or (num_classes is not None and cws[0] not in (None, num_classes)):
+            raise _checks.error(fn, "class_weight", f"shape ({num_classes},)", f"shape {cws}")
+        class_weight = xp.astype(class_weight, logits.dtype)
+    _checks.reduction(fn, reduction)
+    if xp.isdtype(labels.dtype, "integral"):
+        lshape = _checks.shape_of(labels)
+        if len(lshape) != len(sample_shape) or any(
+                a is not None and b is not None and a != b for a, b in zip(lshape, sample_shape)):
+            raise _checks.error(fn, "labels", f"integer labels of shape {sample_shape} (logits.shape without "
+                                f"axis {axis}) or probabilities of shape {zshape}", f"shape {lshape}")
+        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+            raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
+        _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
+        weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
+        return apply(be, _CE_INDEX, (logits, labels, class_weight), weight=weight, reduction=reduction,
+                     axis=axis, ignore_index=ignore_index, label_smoothing=ls)
+    if not xp.isdtype(labels.dtype, "real floating"):
+        raise _checks.error(fn, "labels", "integer class indices or floating probabilities", f"dtype {labels.dtype}",
+                            kind=_checks.XplossTypeError)
+    labels = _checks.target_like(fn, xp, ("logits", logits), ("labels", labels))
+    weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
+    return apply(be, _CE_PROB, (logits, labels, class_weight), weight=weight, reduction=reduction,
+                 axis=axis, label_smoothing=ls)
