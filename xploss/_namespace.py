@@ -7,7 +7,6 @@ is imported the first time an array of that kind arrives.
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import Any
 
@@ -23,14 +22,6 @@ _ROOTS = {
     "jax": "jax",
     "jaxlib": "jax",
     "tensorflow": "tensorflow",
-}
-# Backend name -> module implementing it (numpy and array_api_strict share one).
-_MODULES = {
-    "numpy": "xploss.backends._numpy",
-    "array_api_strict": "xploss.backends._numpy",
-    "torch": "xploss.backends._torch",
-    "jax": "xploss.backends._jax",
-    "tensorflow": "xploss.backends._tensorflow",
 }
 _TYPE_CACHE: dict[type, str | None] = {}
 _BACKENDS: dict[str, Any] = {}
@@ -64,13 +55,26 @@ def backend_of(x: object) -> str | None:
 
 def backend_for(name: str) -> Any:
     """The backend object for a backend name (imports its module once)."""
-    try:
-        return _BACKENDS[name]
-    except KeyError:
-        module: ModuleType = importlib.import_module(_MODULES[name])
-        backend = module.backend(name)
-        _BACKENDS[name] = backend
-        return backend
+    backend = _BACKENDS.get(name)
+    if backend is None:
+        backend = _BACKENDS[name] = _import(name).backend(name)
+    return backend
+
+
+def _import(name: str) -> ModuleType:
+    # Plain import statements (not importlib): torch.compile can trace them on
+    # a first call made inside a compiled function.
+    if name == "torch":
+        from .backends import _torch as module
+    elif name == "jax":
+        from .backends import _jax as module
+    elif name == "tensorflow":
+        from .backends import _tensorflow as module
+    elif name in ("numpy", "array_api_strict"):
+        from .backends import _numpy as module
+    else:  # pragma: no cover - _ROOTS and this list are kept in step
+        raise KeyError(name)
+    return module
 
 
 def resolve(fn: str, named: dict[str, object]) -> Any:

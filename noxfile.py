@@ -1,0 +1,57 @@
+"""Sessions: tests, conformance (the main job), docs, bench, lint.
+
+pip (not uv) builds the environments: uv does not see this workplace's local
+CPU torch wheel, and torch is pinned to it in pyproject's dependency groups.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "virtualenv"
+nox.options.sessions = ["tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    deps: list[str] = []
+    for group in groups:
+        deps += nox.project.dependency_groups(PYPROJECT, group)
+    session.install(*deps)
+    session.install("-e", ".", "--no-deps")
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """Unit, gradient, property and doctest tests on all five backends."""
+    _install(session, "test")
+    session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def conformance(session: nox.Session) -> None:
+    """The main job: xploss vs torch / Keras built-ins on every backend; writes reports/."""
+    _install(session, "conformance")
+    session.run("python", "-m", "conformance", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx site with warnings as errors."""
+    _install(session, "docs", "conformance")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Time ratios of xploss vs the built-ins, side by side in one process."""
+    _install(session, "backends")
+    session.run("python", "benchmarks/bench_losses.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", "xploss", "tests", "conformance", "benchmarks")
