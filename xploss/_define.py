@@ -7,7 +7,8 @@ A :class:`Primitive` holds
   themselves: those are handed back to the derivative);
 * ``partials(xp, arrays, residuals, **static) -> tuple``: for each input the
   array of local derivatives ``d loss_i / d x`` (``None`` where the input has
-  no gradient, e.g. integer labels).  A loss is one number per sample, so
+  no gradient, e.g. integer labels; a zero-argument callable to compute it
+  only when that input needs a gradient, e.g. ``lambda: -d`` for a target).  A loss is one number per sample, so
   these give both the VJP (``g * partial``) and the JVP
   (``sum(partial * tangent)``): JAX then uses ``custom_jvp`` and every order
   of differentiation works;
@@ -71,7 +72,8 @@ class Bound:
         if w is not None:
             w = _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
-        return out, (*res, loss, den)
+        # the per-sample loss is kept only for the weight's gradient
+        return out, (*res, None if w is None else loss, den)
 
     def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:
         if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean"):
@@ -88,7 +90,7 @@ class Bound:
         wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         g_loss, g_w = _reduce.vjp(xp, g, loss, wb, den, valid, norm, self.reduction, bool(needs[-1]))
         if any(needs[:-1]):
-            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), loss, g_loss)
+            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), loss, g_loss, needs[:-1])
         else:
             cts = (None,) * len(xs)
         ct_w = None
@@ -96,15 +98,16 @@ class Bound:
             ct_w = xp.reshape(_reduce.unbroadcast(xp, g_w, tuple(wb.shape)), tuple(w.shape))
         return (*cts, ct_w)
 
-    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, loss: Any, g_loss: Any) -> tuple:
+    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, loss: Any, g_loss: Any, needs: tuple) -> tuple:
         if self.prim.vjp is not None:
             return self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
         parts = self.prim.partials(xp, xs, pres, **self.kwargs)
         out = []
-        for x, p in zip(xs, parts):
-            if p is None or x is None:
+        for x, p, need in zip(xs, parts, needs):
+            if p is None or x is None or not need:
                 out.append(None)
                 continue
+            p = p() if callable(p) else p
             ct = self._expand(xp, g_loss, loss, p) * p
             if self.prim.align_leading and 0 < x.ndim < ct.ndim:
                 ct = xp.sum(ct, axis=tuple(range(x.ndim, ct.ndim)))
@@ -128,13 +131,16 @@ class Bound:
         """Primal output and its tangent, written with differentiable ops."""
         *xs, w = arrays
         *txs, tw = tangents
-        out, res = self.forward(xp, *arrays)
-        *pres, loss, den = res
+        loss, pres = self.prim.forward(xp, *xs, **self.kwargs)
+        valid, norm = self._normalizer(xp, xs)
+        wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
+        out, den = _reduce.forward(xp, loss, wb, valid, norm, self.reduction)
         parts = self.prim.partials(xp, tuple(xs), tuple(pres), **self.kwargs)
         t_loss = None
         for x, p, t in zip(xs, parts, txs):
             if p is None or x is None or t is None:
                 continue
+            p = p() if callable(p) else p
             if self.prim.align_leading and 0 < t.ndim < p.ndim:
                 t = _reduce.expand_weight(xp, t, p.ndim)
             term = p * t
@@ -144,15 +150,19 @@ class Bound:
                 else:
                     term = xp.sum(term, axis=self._axis(term.ndim))
             t_loss = term if t_loss is None else t_loss + term
-        valid, norm = self._normalizer(xp, xs)
-        wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         twb = None if (w is None or tw is None) else _reduce.expand_weight(xp, tw, loss.ndim)
         t_out = _reduce.jvp(xp, t_loss, twb, loss, wb, out, den, valid, norm, self.reduction)
         return out, t_out
 
 
+_BOUND: dict[tuple, Bound] = {}
+
+
 def apply(backend: Any, prim: Primitive, arrays: tuple, *, weight: Any = None,
           reduction: str = "mean", **static: Any) -> Any:
     """Run ``prim`` on ``arrays`` through ``backend``'s autodiff binding."""
-    bound = Bound(prim, tuple(sorted(static.items())), reduction)
+    key = (prim, reduction, *static.items())
+    bound = _BOUND.get(key)
+    if bound is None:
+        bound = _BOUND[key] = Bound(prim, tuple(sorted(static.items())), reduction)
     return backend.apply(bound, (*arrays, weight))

@@ -35,10 +35,12 @@ def expand_weight(xp: Any, w: Any, ndim: int) -> Any:
 
 
 def _count(xp: Any, loss: Any) -> Any:
+    """Number of elements: a Python float when the shape is static."""
     shape = tuple(loss.shape)
     if all(d is not None for d in shape):
-        return xp.asarray(float(math.prod(shape)), dtype=loss.dtype)
-    return xp.sum(xp.ones_like(loss))
+        return float(max(math.prod(shape), 1))
+    n = xp.sum(xp.ones_like(loss))
+    return xp.where(n != 0, n, xp.ones_like(n))
 
 
 def _base(valid: Any, norm: Any) -> Any:
@@ -47,11 +49,15 @@ def _base(valid: Any, norm: Any) -> Any:
 
 def _denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -> Any:
     if reduction == "mean":
-        den = _count(xp, loss) if valid is None else xp.sum(valid)
+        if valid is None:
+            return _count(xp, loss)
+        den = xp.sum(valid)
     else:  # weighted_mean
         base = _base(valid, norm)
+        if w is None and base is None:
+            return _count(xp, loss)
         if w is None:
-            den = _count(xp, loss) if base is None else xp.sum(base)
+            den = xp.sum(base)
         else:
             den = xp.sum(w * (xp.ones_like(loss) if base is None else base))
     return xp.where(den != 0, den, xp.ones_like(den))

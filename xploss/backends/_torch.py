@@ -17,6 +17,9 @@ from .._errors import XplossTypeError, error
 from ._common import check_scalar_output, normalize_argnums, pack, wrap
 
 
+_SAVED = object()  # placeholder for a residual kept by save_for_backward
+
+
 class _LossFunction(torch.autograd.Function):
     @staticmethod
     def forward(bound: Any, *arrays: Any) -> Any:  # type: ignore[override]
@@ -29,13 +32,18 @@ class _LossFunction(torch.autograd.Function):
         _, *res = output
         ctx.bound = bound
         ctx.n_arrays = len(arrays)
-        ctx.save_for_backward(*arrays, *res)
-        ctx.mark_non_differentiable(*(r for r in res if r is not None))
+        # tensors are saved (by reference); Python numbers (static counts) kept as they are
+        ctx.static_res = [_SAVED if isinstance(r, torch.Tensor) else r for r in res]
+        tensors = [r for r in res if isinstance(r, torch.Tensor)]
+        ctx.save_for_backward(*arrays, *tensors)
+        ctx.mark_non_differentiable(*tensors)
 
     @staticmethod
     def backward(ctx: Any, g: Any, *_: Any) -> tuple:  # type: ignore[override]
         saved = ctx.saved_tensors
-        arrays, res = saved[: ctx.n_arrays], saved[ctx.n_arrays :]
+        arrays = saved[: ctx.n_arrays]
+        it = iter(saved[ctx.n_arrays :])
+        res = tuple(next(it) if r is _SAVED else r for r in ctx.static_res)
         if torch.is_grad_enabled():  # double backward: residuals must be differentiable
             _, res = ctx.bound.forward(xp, *arrays)
         needs = tuple(ctx.needs_input_grad[1:])

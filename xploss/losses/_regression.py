@@ -50,7 +50,7 @@ def _mse_fwd(xp: Any, p: Any, y: Any) -> tuple:
 
 def _mse_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     (r,) = res
-    return 2.0 * r, -2.0 * r
+    return 2.0 * r, lambda: -2.0 * r
 
 
 _MSE = Primitive("mean_squared_error", _mse_fwd, _mse_partials)
@@ -113,7 +113,7 @@ def _mae_fwd(xp: Any, p: Any, y: Any) -> tuple:
 
 def _mae_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     s = _sign(xp, res[0])
-    return s, -s
+    return s, lambda: -s
 
 
 _MAE = Primitive("mean_absolute_error", _mae_fwd, _mae_partials)
@@ -156,7 +156,7 @@ def _huber_fwd(xp: Any, p: Any, y: Any, *, delta: float, scale: float) -> tuple:
 
 def _huber_partials(xp: Any, arrays: tuple, res: tuple, *, delta: float, scale: float) -> tuple:
     d = xp.clip(res[0], -delta, delta) * scale
-    return d, -d
+    return d, lambda: -d
 
 
 _HUBER = Primitive("huber", _huber_fwd, _huber_partials)
@@ -263,7 +263,7 @@ def _quantile_partials(xp: Any, arrays: tuple, res: tuple, *, tau: float) -> tup
     (u,) = res
     zero = xp.zeros_like(u)
     dp = xp.where(u > 0, zero - tau, xp.where(u < 0, zero + (1.0 - tau), zero))
-    return dp, -dp
+    return dp, lambda: -dp
 
 
 _QUANTILE = Primitive("quantile", _quantile_fwd, _quantile_partials)
@@ -320,7 +320,7 @@ def _log_cosh_fwd(xp: Any, p: Any, y: Any) -> tuple:
 
 def _log_cosh_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     t = xp.tanh(res[0])
-    return t, -t
+    return t, lambda: -t
 
 
 _LOG_COSH = Primitive("log_cosh", _log_cosh_fwd, _log_cosh_partials)
