@@ -10,13 +10,56 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import array_api_compat.torch as xp
+import types
+
+import array_api_compat.torch as compat
 import torch
 
 from .._errors import XplossTypeError, error
 from ._common import check_scalar_output, normalize_argnums, pack, wrap
 
 
+def _recording(*xs: Any) -> bool:
+    return torch.is_grad_enabled() and any(x.requires_grad for x in xs if isinstance(x, torch.Tensor))
+
+
+def _logsumexp(z: Any, axis: int) -> Any:
+    return torch.logsumexp(z, dim=axis, keepdim=True)
+
+
+def _take_along_axis(x: Any, idx: Any, axis: int) -> Any:
+    return torch.gather(x, axis, idx if idx.dtype == torch.int64 else idx.long())
+
+
+def _softmax_scaled(z: Any, lse: Any, scale: Any, axis: int) -> Any:
+    if _recording(z, lse, scale):
+        return torch.exp(z - lse) * scale.unsqueeze(axis)
+    return torch.sub(z, lse).exp_().mul_(scale.unsqueeze(axis))  # one buffer, three passes
+
+
+def _subtract_at(g: Any, idx: Any, values: Any, axis: int) -> Any:
+    idx = idx.unsqueeze(axis)
+    idx = idx if idx.dtype == torch.int64 else idx.long()
+    if _recording(g, values):
+        return torch.scatter_add(g, axis, idx, -values.unsqueeze(axis))
+    return g.scatter_add_(axis, idx, -values.unsqueeze(axis))  # g is a fresh temporary
+
+
+def _namespace() -> types.ModuleType:
+    """array-api-compat's torch namespace plus native fast paths for xploss._ops."""
+    ns = types.ModuleType("xploss.backends.torch_namespace", compat.__doc__)
+    ns.__dict__.update({k: v for k, v in vars(compat).items() if not k.startswith("__")})
+    ns.__array_api_version__ = compat.__array_api_version__
+    ns.__xploss_ops__ = {
+        "logsumexp": _logsumexp,
+        "take_along_axis": _take_along_axis,
+        "softmax_scaled": _softmax_scaled,
+        "subtract_at": _subtract_at,
+    }
+    return ns
+
+
+xp = _namespace()
 _SAVED = object()  # placeholder for a residual kept by save_for_backward
 
 
@@ -51,6 +94,19 @@ class _LossFunction(torch.autograd.Function):
         return (None, *(c if n else None for c, n in zip(cts, needs)))
 
 
+# ``Function.apply`` re-binds its arguments with ``inspect.signature`` on every
+# call when ``setup_context`` is defined (~20 µs).  Our forward has no defaults,
+# so outside torch.compile and functorch transforms the C entry point is
+# called directly; otherwise the public ``apply`` (which those systems trace).
+_C_APPLY = getattr(super(torch.autograd.Function, _LossFunction), "apply", None)
+
+
+def _call(bound: Any, arrays: tuple) -> Any:
+    if _C_APPLY is None or torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
+        return _LossFunction.apply(bound, *arrays)
+    return _C_APPLY(bound, *arrays)
+
+
 class TorchBackend:
     name = "torch"
     xp = xp
@@ -60,7 +116,7 @@ class TorchBackend:
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays):
-            return _LossFunction.apply(bound, *arrays)[0]
+            return _call(bound, arrays)[0]
         return bound.forward(xp, *arrays)[0]
 
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:

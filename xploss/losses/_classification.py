@@ -9,18 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _checks
+from .. import _checks, _ops
 from .._define import Primitive, apply
 from .._namespace import resolve
 
 __all__ = ["cross_entropy"]
-
-
-def _logsumexp(xp: Any, z: Any, axis: int) -> Any:
-    """``log(sum(exp(z)))`` along ``axis`` (kept), finite for ±large and -inf rows."""
-    m = xp.max(z, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    return xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True)) + m
 
 
 def _along(xp: Any, v: Any, axis: int, ndim: int) -> Any:
@@ -48,9 +41,9 @@ def _valid_and_safe(xp: Any, y: Any, ignore_index: int | None) -> tuple[Any, Any
 
 def _ce_index_fwd(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_index: int | None,
                   label_smoothing: float) -> tuple:
-    lse = _logsumexp(xp, z, axis)
+    lse = _ops.logsumexp(xp, z, axis)
     valid, safe = _valid_and_safe(xp, y, ignore_index)
-    zy = xp.squeeze(xp.take_along_axis(z, xp.expand_dims(safe, axis=axis), axis=axis), axis=axis)
+    zy = xp.squeeze(_ops.take_along_axis(xp, z, xp.expand_dims(safe, axis=axis), axis), axis=axis)
     lse_s = xp.squeeze(lse, axis=axis)
     loss = lse_s - zy
     if cw is not None:
@@ -60,41 +53,40 @@ def _ce_index_fwd(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_index: 
         if cw is None:
             smooth = num_classes * lse_s - xp.sum(z, axis=axis)
         else:
-            cwb = _along(xp, cw, axis, z.ndim)
-            smooth = xp.sum(cw) * lse_s - xp.sum(cwb * z, axis=axis)
+            smooth = xp.sum(cw) * lse_s - xp.sum(_along(xp, cw, axis, z.ndim) * z, axis=axis)
         loss = (1.0 - label_smoothing) * loss + (label_smoothing / num_classes) * smooth
     if valid is not None:
         loss = xp.where(valid, loss, xp.zeros_like(loss))
     return loss, (lse,)
 
 
-def _ce_index_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, ignore_index: int | None,
-                       label_smoothing: float) -> tuple:
+def _ce_index_grad(xp: Any, arrays: tuple, res: tuple, g: Any, *, axis: int, ignore_index: int | None,
+                   label_smoothing: float) -> tuple:
+    """``g * d loss / d logits`` for a per-sample (or scalar) cotangent ``g``.
+
+    ``softmax(z) * s - onehot(y) * c`` with ``c = g (1-ε) w_y [valid]`` and
+    ``s = c + g (ε/C) Σw [valid]``; the smoothing's ``-(ε/C) w_k`` term is dense.
+    """
     z, y, cw = arrays
     (lse,) = res
     valid, safe = _valid_and_safe(xp, y, ignore_index)
-    p = xp.exp(z - lse)
-    classes = _along(xp, xp.arange(z.shape[axis], dtype=safe.dtype), axis, z.ndim)
-    hit = classes == xp.expand_dims(safe, axis=axis)
-    coef = None if cw is None else _gather(xp, cw, safe)
+    gv = xp.zeros_like(xp.squeeze(lse, axis=axis)) + g  # per-sample cotangent
     if valid is not None:
-        v = xp.astype(valid, z.dtype)
-        coef = v if coef is None else coef * v
-    if label_smoothing:
-        coef = (1.0 - label_smoothing) if coef is None else (1.0 - label_smoothing) * coef
-    g = xp.where(hit, p - 1.0, p)
-    if coef is not None:
-        g = (xp.expand_dims(coef, axis=axis) if not isinstance(coef, float) else coef) * g
-    if label_smoothing:
-        num_classes = z.shape[axis]
-        if cw is None:
-            s = num_classes * p - 1.0
-        else:
-            s = xp.sum(cw) * p - _along(xp, cw, axis, z.ndim)
-        if valid is not None:
-            s = xp.expand_dims(xp.astype(valid, z.dtype), axis=axis) * s
-        g = g + (label_smoothing / num_classes) * s
-    return g, None, None
+        gv = xp.where(valid, gv, xp.zeros_like(gv))
+    c = gv if cw is None else gv * _gather(xp, cw, safe)
+    if not label_smoothing:
+        return _ops.subtract_at(xp, _ops.softmax_scaled(xp, z, lse, c, axis), safe, c, axis), None, None
+    num_classes = z.shape[axis]
+    eps_c = label_smoothing / num_classes
+    total_w = float(num_classes) if cw is None else xp.sum(cw)
+    grad = _ops.softmax_scaled(xp, z, lse, (1.0 - label_smoothing) * c + eps_c * total_w * gv, axis)
+    grad = _ops.subtract_at(xp, grad, safe, (1.0 - label_smoothing) * c, axis)
+    dense = xp.expand_dims(eps_c * gv, axis=axis)
+    return (grad - (dense if cw is None else dense * _along(xp, cw, axis, z.ndim))), None, None
+
+
+def _ce_index_partials(xp: Any, arrays: tuple, res: tuple, **static: Any) -> tuple:
+    return _ce_index_grad(xp, arrays, res, 1.0, **static)
 
 
 def _ce_index_normalizer(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_index: int | None,
@@ -107,7 +99,7 @@ def _ce_index_normalizer(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_
     return v, norm if v is None else norm * v
 
 
-_CE_INDEX = Primitive("cross_entropy", _ce_index_fwd, _ce_index_partials,
+_CE_INDEX = Primitive("cross_entropy", _ce_index_fwd, _ce_index_partials, vjp=_ce_index_grad,
                       normalizer=_ce_index_normalizer, event_axis="axis")
 
 
@@ -120,7 +112,7 @@ def _smoothed(xp: Any, t: Any, cw: Any, axis: int, ndim: int, label_smoothing: f
 
 
 def _ce_prob_fwd(xp: Any, z: Any, t: Any, cw: Any, *, axis: int, label_smoothing: float) -> tuple:
-    lse = _logsumexp(xp, z, axis)
+    lse = _ops.logsumexp(xp, z, axis)
     tw = _smoothed(xp, t, cw, axis, z.ndim, label_smoothing, z.shape[axis])
     nlogp = lse - z
     # double where: a zero target weight contributes 0 even against a -inf logit
@@ -132,7 +124,7 @@ def _ce_prob_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, label_sm
     z, t, cw = arrays
     (lse,) = res
     tw = _smoothed(xp, t, cw, axis, z.ndim, label_smoothing, z.shape[axis])
-    gz = xp.sum(tw, axis=axis, keepdims=True) * xp.exp(z - lse) - tw
+    gz = _ops.softmax_scaled(xp, z, lse, xp.sum(tw, axis=axis), axis) - tw
     gt = lse - z
     if cw is not None:
         gt = _along(xp, cw, axis, z.ndim) * gt

@@ -1,0 +1,57 @@
+"""Building blocks shared by loss kernels, each with a pure array-API body.
+
+A backend may register a native fast path for a block (``xp.__xploss_ops__``,
+a dict name -> function with the same signature); the loss kernels call the
+block and stay written once.  Fast paths must compute the same numbers; ones
+that work in place are used only where the result is a fresh temporary and
+autograd is not recording (see ``xploss.backends._torch``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["logsumexp", "take_along_axis", "softmax_scaled", "subtract_at"]
+
+
+def _fast(xp: Any, name: str) -> Any:
+    ops = getattr(xp, "__xploss_ops__", None)
+    return None if ops is None else ops.get(name)
+
+
+def logsumexp(xp: Any, z: Any, axis: int) -> Any:
+    """``log(sum(exp(z)))`` along ``axis`` (kept), finite for ±large and -inf rows."""
+    fast = _fast(xp, "logsumexp")
+    if fast is not None:
+        return fast(z, axis)
+    m = xp.max(z, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    return xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True)) + m
+
+
+def take_along_axis(xp: Any, x: Any, idx: Any, axis: int) -> Any:
+    fast = _fast(xp, "take_along_axis")
+    if fast is not None:
+        return fast(x, idx, axis)
+    return xp.take_along_axis(x, idx, axis=axis)
+
+
+def softmax_scaled(xp: Any, z: Any, lse: Any, scale: Any, axis: int) -> Any:
+    """``exp(z - lse) * scale`` with a per-sample ``scale`` broadcast along ``axis``."""
+    fast = _fast(xp, "softmax_scaled")
+    if fast is not None:
+        return fast(z, lse, scale, axis)
+    return xp.exp(z - lse) * xp.expand_dims(scale, axis=axis)
+
+
+def subtract_at(xp: Any, g: Any, idx: Any, values: Any, axis: int) -> Any:
+    """``g`` minus ``values`` at position ``idx`` along ``axis`` (may reuse ``g``'s memory)."""
+    fast = _fast(xp, "subtract_at")
+    if fast is not None:
+        return fast(g, idx, values, axis)
+    classes = xp.arange(g.shape[axis], dtype=idx.dtype)
+    for _ in range(g.ndim - 1 - axis):
+        classes = xp.expand_dims(classes, axis=-1)
+    hit = classes == xp.expand_dims(idx, axis=axis)
+    vals = xp.expand_dims(values, axis=axis)
+    return g - xp.where(hit, vals, xp.zeros_like(vals))
