@@ -39,9 +39,10 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx site with warnings as errors."""
+    """Build the Sphinx site with warnings as errors, then run the pages' examples."""
     _install(session, "docs", "conformance")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
 
 
 @nox.session(python="3.11")

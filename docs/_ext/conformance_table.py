@@ -1,14 +1,16 @@
 """``.. conformance-table:: <family>``: the built-in equivalence rows of one loss family.
 
 The rows come from the conformance suite itself, so the docs cannot drift from
-what is tested.  Contract: ``conformance.cases.doc_rows()`` returns an iterable
-of dicts with the keys
+what is tested.  Contract: ``conformance.cases.equivalence_rows()`` (or, as a
+fallback, ``conformance.cases.doc_rows()``) returns an iterable of dicts with
+the keys
 
 * ``loss``: the public name of an xploss function (an alias is fine);
-* ``builtin``: the built-in call it is compared with (``"—"`` or empty when
-  there is none and the case uses a reference formula);
+* ``xploss`` (optional): the xploss call of the case, shown instead of the name;
+* ``builtin``: the built-in call or reference formula it is compared with
+  (``"—"`` or empty when there is none);
 * ``mapping``: how xploss' arguments map onto the built-in's;
-* ``note``: conditions, tolerances, known differences.
+* ``note``: conditions, tolerance overrides, known differences.
 
 The directive keeps the rows whose loss is exported by
 ``xploss.losses._<family>`` and warns about any loss of that family without a
@@ -27,7 +29,7 @@ from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = (("loss", "xploss", 16), ("builtin", "Built-in", 34), ("mapping", "Mapping", 25), ("note", "Note", 25))
+COLUMNS = (("xploss", "xploss", 30), ("builtin", "Built-in", 30), ("mapping", "Mapping", 20), ("note", "Note", 20))
 
 
 def family_losses(family: str) -> dict[str, str]:
@@ -38,9 +40,11 @@ def family_losses(family: str) -> dict[str, str]:
     return {name: getattr(xploss, name).__name__ for name in module.__all__}
 
 
-def load_rows() -> list[dict[str, Any]]:
+def load_rows() -> tuple[str, list[dict[str, Any]]]:
+    """The case module's file (a build dependency) and its rows."""
     cases = importlib.import_module("conformance.cases")
-    return [dict(r) for r in cases.doc_rows()]
+    rows = getattr(cases, "equivalence_rows", None) or cases.doc_rows
+    return cases.__file__, [dict(r) for r in rows()]
 
 
 class ConformanceTable(SphinxDirective):
@@ -51,12 +55,11 @@ class ConformanceTable(SphinxDirective):
         family = self.arguments[0]
         try:
             names = family_losses(family)
-            rows = load_rows()
+            source, rows = load_rows()
         except (ImportError, AttributeError) as exc:
             logger.warning("conformance-table %s: %s", family, exc, location=self.get_location())
             return []
-        module = importlib.import_module("conformance.cases")
-        self.env.note_dependency(module.__file__)
+        self.env.note_dependency(source)
         rows = [r for r in rows if r["loss"] in names]
         missing = sorted(set(names.values()) - {names[r["loss"]] for r in rows})
         if missing:
@@ -64,12 +67,15 @@ class ConformanceTable(SphinxDirective):
                            location=self.get_location())
         order = list(dict.fromkeys(names.values()))
         rows.sort(key=lambda r: order.index(names[r["loss"]]))  # stable: keeps the cases' own order
-        return [self._table([[self._cell(key, r.get(key), names) for key, _, _ in COLUMNS] for r in rows])]
+        return [self._table([[self._cell(key, r, names) for key, _, _ in COLUMNS] for r in rows])]
 
-    def _cell(self, key: str, value: Any, names: dict[str, str]) -> nodes.entry:
-        text = str(value or "").strip()
-        if key == "loss":
-            content, _ = self.state.inline_text(f":func:`~xploss.{names[text]}`", self.lineno)
+    def _cell(self, key: str, row: dict[str, Any], names: dict[str, str]) -> nodes.entry:
+        text = str(row.get(key) or "").strip()
+        if key == "xploss":
+            if text:
+                content = [nodes.literal(text, text)]
+            else:
+                content, _ = self.state.inline_text(f":func:`~xploss.{names[row['loss']]}`", self.lineno)
         elif key == "builtin":
             content = [nodes.literal(text, text)] if text and text != "—" else [nodes.emphasis("", "none")]
         else:
@@ -82,8 +88,7 @@ class ConformanceTable(SphinxDirective):
         head = nodes.row("", *(nodes.entry("", nodes.paragraph("", title)) for _, title, _ in COLUMNS))
         group += nodes.thead("", head)
         group += nodes.tbody("", *(nodes.row("", *cells) for cells in body))
-        table = nodes.table("", group, classes=["conformance-table"])
-        return table
+        return nodes.table("", group, classes=["conformance-table"])
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

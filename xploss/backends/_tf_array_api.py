@@ -10,6 +10,7 @@ the array operand, ``take_along_axis`` through ``tf.gather``.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import tensorflow as tf
@@ -45,7 +46,7 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> A
 
 def isdtype(dtype: Any, kind: Any) -> bool:
     if isinstance(kind, tuple):
-        return any(isdtype(dtype, k) for k in kind)
+        return builtins.any(isdtype(dtype, k) for k in kind)
     dtype = tf.as_dtype(dtype)
     if kind == "bool":
         return dtype == tf.bool

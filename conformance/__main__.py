@@ -1,0 +1,5 @@
+"""``python -m conformance``: run the conformance suite and write reports/."""
+
+from .runner import main
+
+raise SystemExit(main())
