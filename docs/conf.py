@@ -23,7 +23,7 @@ extensions = [
     "conformance_table",
 ]
 
-exclude_patterns = ["_build", "README_tour.md"]
+exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path: list[str] = []
 html_theme_options = {"description": "Losses written once, exact on every framework", "fixed_sidebar": True}
