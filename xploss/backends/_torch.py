@@ -45,11 +45,53 @@ def _subtract_at(g: Any, idx: Any, values: Any, axis: int) -> Any:
     return g.scatter_add_(axis, idx, -values.unsqueeze(axis))  # g is a fresh temporary
 
 
+_SCALARS = (int, float)
+
+
+def _float_scalar(x1: Any, x2: Any) -> tuple[Any, Any] | None:
+    """``(tensor, scalar)`` when one operand is a floating tensor, the other a Python number."""
+    if isinstance(x2, _SCALARS) and isinstance(x1, torch.Tensor) and x1.is_floating_point():
+        return x1, x2
+    if isinstance(x1, _SCALARS) and isinstance(x2, torch.Tensor) and x2.is_floating_point():
+        return x2, x1
+    return None
+
+
+# array-api-compat promotes Python scalars through torch.result_type, which
+# costs a few µs per call and breaks torch.compile graphs; on floating tensors
+# torch's own ops already follow the standard, so call them directly.
+def _maximum(x1: Any, x2: Any, /) -> Any:
+    ts = _float_scalar(x1, x2)
+    return torch.clamp(ts[0], min=ts[1]) if ts else compat.maximum(x1, x2)
+
+
+def _minimum(x1: Any, x2: Any, /) -> Any:
+    ts = _float_scalar(x1, x2)
+    return torch.clamp(ts[0], max=ts[1]) if ts else compat.minimum(x1, x2)
+
+
+def _clip(x: Any, /, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    if x.is_floating_point() and isinstance(min, (*_SCALARS, type(None))) and isinstance(max, (*_SCALARS, type(None))):
+        return torch.clamp(x, min=min, max=max)
+    return compat.clip(x, min=min, max=max)
+
+
+def _where(condition: Any, x1: Any, x2: Any, /) -> Any:
+    if isinstance(x1, torch.Tensor) and isinstance(x2, torch.Tensor) and x1.dtype == x2.dtype:
+        return torch.where(condition, x1, x2)
+    return compat.where(condition, x1, x2)
+
+
+def _sign(x: Any, /) -> Any:
+    return torch.sign(x) if x.is_floating_point() else compat.sign(x)  # sign(NaN) = 0 as torch's own losses
+
+
 def _namespace() -> types.ModuleType:
     """array-api-compat's torch namespace plus native fast paths for xploss._ops."""
     ns = types.ModuleType("xploss.backends.torch_namespace", compat.__doc__)
     ns.__dict__.update({k: v for k, v in vars(compat).items() if not k.startswith("__")})
     ns.__array_api_version__ = compat.__array_api_version__
+    ns.maximum, ns.minimum, ns.clip, ns.where, ns.sign = _maximum, _minimum, _clip, _where, _sign
     ns.__xploss_ops__ = {
         "logsumexp": _logsumexp,
         "take_along_axis": _take_along_axis,

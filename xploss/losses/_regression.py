@@ -124,7 +124,20 @@ def mean_absolute_error(pred: Any, target: Any, /, *, weight: Any = None, reduct
 
     .. math:: \ell_i = |p_i - y_i|
 
-    Parameters and returns as :func:`mean_squared_error`.
+    Parameters
+    ----------
+    pred, target : array
+        Same shape; ``pred`` real floating, an integer or bool ``target`` is
+        cast to ``pred.dtype``.
+    weight : array, optional
+        Per-sample weight aligned on the leading axes of ``pred``.
+    reduction : {"mean", "sum", "none", "weighted_mean"}
+        As in :func:`mean_squared_error`.
+
+    Returns
+    -------
+    array
+        Scalar, or elementwise losses for ``reduction="none"``.
 
     Notes
     -----
@@ -331,7 +344,20 @@ def log_cosh(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = 
 
     .. math:: \ell_i = \log\cosh(p_i - y_i)
 
-    Parameters and returns as :func:`mean_squared_error`.
+    Parameters
+    ----------
+    pred, target : array
+        Same shape; ``pred`` real floating, an integer or bool ``target`` is
+        cast to ``pred.dtype``.
+    weight : array, optional
+        Per-sample weight aligned on the leading axes of ``pred``.
+    reduction : {"mean", "sum", "none", "weighted_mean"}
+        As in :func:`mean_squared_error`.
+
+    Returns
+    -------
+    array
+        Scalar, or elementwise losses for ``reduction="none"``.
 
     Notes
     -----

@@ -1,0 +1,142 @@
+"""Every input error is an ``XplossError`` naming function, argument, expected and received value."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import pytest
+from helpers import to_backend
+
+import xploss
+from conftest import Backend
+from xploss import XplossError, XplossTypeError
+
+XPLOSS_DIR = os.path.dirname(xploss.__file__)
+
+
+class Case(NamedTuple):
+    id: str
+    call: Callable[[Callable[[Any], Any]], Any]  # receives T: numpy array -> backend array
+    kind: type
+    fn: str
+    arg: str
+    expected: str  # fragment of the "expected ..." part
+    received: str  # fragment of the "Received: ..." part
+
+
+def ones(*shape: int, dtype: str = "float64") -> np.ndarray:
+    return np.ones(shape, dtype=dtype)
+
+
+Z, LAB = np.zeros((3, 4)), np.array([0, 1, 2])
+CASES = [
+    Case("pred-target shape", lambda T: xploss.mse(T(ones(3, 1)), T(ones(3))), XplossError,
+         "mean_squared_error", "target", "the shape of `pred` (3, 1) (no broadcasting)", "shape (3,)"),
+    Case("anchor-negative shape", lambda T: xploss.triplet_margin(T(ones(4, 2)), T(ones(4, 2)), T(ones(4, 3))),
+         XplossError, "triplet_margin", "negative", "the shape of `anchor` (4, 2)", "shape (4, 3)"),
+    Case("labels shape", lambda T: xploss.cross_entropy(T(Z), T(np.array([0, 1]))), XplossError,
+         "cross_entropy", "labels", "integer labels of shape (3,)", "shape (2,)"),
+    Case("integer pred", lambda T: xploss.huber(T(ones(3, dtype="int64")), T(ones(3))), XplossTypeError,
+         "huber", "pred", "a real floating array", "int64"),
+    Case("integer logits", lambda T: xploss.cross_entropy(T(ones(3, 4, dtype="int32")), T(LAB)), XplossTypeError,
+         "cross_entropy", "logits", "a real floating array", "int32"),
+    Case("label too large", lambda T: xploss.cross_entropy(T(Z), T(np.array([0, 4, 1]))), XplossError,
+         "cross_entropy", "labels", "class indices in [0, 4) or ignore_index=-100", "a label 4"),
+    Case("negative label", lambda T: xploss.cross_entropy(T(Z), T(np.array([0, -1, 1]))), XplossError,
+         "cross_entropy", "labels", "class indices in [0, 4)", "a label -1"),
+    Case("label vs ignore_index=None", lambda T: xploss.cross_entropy(T(Z), T(np.array([-100, 0, 0])),
+                                                                      ignore_index=None),
+         XplossError, "cross_entropy", "labels", "class indices in [0, 4)", "a label -100"),
+    Case("unknown reduction", lambda T: xploss.mse(T(ones(3)), T(ones(3)), reduction="avg"), XplossError,
+         "mean_squared_error", "reduction", "one of 'mean', 'sum', 'none', 'weighted_mean'", "'avg'"),
+    Case("penalty reduction", lambda T: xploss.l2_penalty(T(ones(3)), reduction="none"), XplossError,
+         "l2_penalty", "reduction", "one of 'sum', 'mean'", "'none'"),
+    Case("negative delta", lambda T: xploss.huber(T(ones(3)), T(ones(3)), delta=-1.0), XplossError,
+         "huber", "delta", "a value in (0.0, inf]", "-1.0"),
+    Case("zero delta", lambda T: xploss.huber(T(ones(3)), T(ones(3)), delta=0.0), XplossError,
+         "huber", "delta", "a value in (0.0, inf]", "0.0"),
+    Case("negative beta", lambda T: xploss.smooth_l1(T(ones(3)), T(ones(3)), beta=-0.5), XplossError,
+         "smooth_l1", "beta", "a value in [0.0, inf]", "-0.5"),
+    Case("negative margin", lambda T: xploss.triplet_margin(T(ones(2, 2)), T(ones(2, 2)), T(ones(2, 2)),
+                                                            margin=-1.0),
+         XplossError, "triplet_margin", "margin", "a value in [0.0, inf]", "-1.0"),
+    Case("tau = 0", lambda T: xploss.quantile(T(ones(3)), T(ones(3)), tau=0.0), XplossError,
+         "quantile", "tau", "a value in (0.0, 1.0)", "0.0"),
+    Case("tau > 1", lambda T: xploss.pinball(T(ones(3)), T(ones(3)), tau=1.5), XplossError,
+         "quantile", "tau", "a value in (0.0, 1.0)", "1.5"),
+    Case("class_weight shape", lambda T: xploss.cross_entropy(T(Z), T(LAB), class_weight=T(ones(3))), XplossError,
+         "cross_entropy", "class_weight", "shape (4,)", "shape (3,)"),
+    Case("trailing-aligned weight", lambda T: xploss.mse(T(ones(4, 3)), T(ones(4, 3)), weight=T(ones(3))),
+         XplossError, "mean_squared_error", "weight", "aligned with the leading axes of the per-sample loss (4, 3)",
+         "shape (3,)"),
+    Case("weight too long", lambda T: xploss.cross_entropy(T(Z), T(LAB), weight=T(ones(4))), XplossError,
+         "cross_entropy", "weight", "leading axes of the per-sample loss (3,)", "shape (4,)"),
+    Case("float target dtype", lambda T: xploss.mse(T(ones(3, dtype="float32")), T(ones(3))), XplossTypeError,
+         "mean_squared_error", "target", "float32", "dtype"),
+]
+
+
+def _pattern(c: Case) -> str:
+    return (re.escape(f"xploss.{c.fn}: argument `{c.arg}`: expected ") + ".*" + re.escape(c.expected)
+            + r".*\. Received: .*" + re.escape(c.received))
+
+
+def _assert_clean(exc: BaseException, kind: type) -> None:
+    """Our exact type, no chained framework exception, raised from xploss' own frames."""
+    assert type(exc) is kind, f"raised {type(exc).__name__}, not {kind.__name__}"
+    assert exc.__cause__ is None and exc.__context__ is None, f"chained exception: {exc.__context__!r}"
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_frame.f_code.co_filename.startswith(XPLOSS_DIR), f"raised outside xploss: {tb.tb_frame}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_error_message(backend, case):
+    with pytest.raises(case.kind, match=_pattern(case)) as info:
+        case.call(lambda x: to_backend(backend, x))
+    _assert_clean(info.value, case.kind)
+    if case.kind is XplossTypeError:
+        assert isinstance(info.value, TypeError)
+
+
+def test_float_target_dtype_names_both_dtypes():
+    with pytest.raises(XplossTypeError, match=r"expected dtype float32 .*Received: dtype float64\."):
+        xploss.mse(ones(3, dtype="float32"), ones(3))
+
+
+MIXED = [  # (argument that differs, first backend, second backend)
+    ("target", Backend.NUMPY, Backend.TORCH),
+    ("target", Backend.TORCH, Backend.JAX),
+    ("weight", Backend.JAX, Backend.TENSORFLOW),
+    ("weight", Backend.NUMPY, Backend.ARRAY_API_STRICT),
+]
+
+
+@pytest.mark.parametrize("arg,first,second", MIXED, ids=[f"{a.value}+{b.value}" for _, a, b in MIXED])
+def test_mixed_backends(arg, first, second):
+    pred, target = to_backend(first, ones(3)), to_backend(first, ones(3))
+    other = to_backend(second, ones(3))
+    kwargs = {"weight": other} if arg == "weight" else {}
+    if arg == "target":
+        target = other
+    pattern = (re.escape(f"xploss.mean_squared_error: argument `{arg}`: expected an array of the same library "
+                         f"as `pred` ({first.value})") + r".*Received: a " + second.value + " array")
+    with pytest.raises(XplossTypeError, match=pattern) as info:
+        xploss.mse(pred, target, **kwargs)
+    _assert_clean(info.value, XplossTypeError)
+
+
+def test_non_array_input():
+    pattern = r"xploss\.mean_squared_error: argument `pred`: expected an array of numpy, .*Received: builtins\.list"
+    with pytest.raises(XplossTypeError, match=pattern):
+        xploss.mse([1.0, 2.0], ones(2))
+
+
+def test_error_hierarchy():
+    assert issubclass(XplossError, ValueError)
+    assert issubclass(XplossTypeError, XplossError) and issubclass(XplossTypeError, TypeError)
+    assert not issubclass(XplossError, TypeError)
