@@ -33,6 +33,31 @@ from . import _reduce
 
 __all__ = ["Primitive", "Bound", "apply"]
 
+# -- precision policy --------------------------------------------------------------
+# float16 / bfloat16 inputs are computed in float32 and returned in their own
+# dtype (values and gradients): the same policy on every backend.
+_LOW: dict[Any, bool] = {}
+
+
+def _is_low(dtype: Any) -> bool:
+    low = _LOW.get(dtype)
+    if low is None:
+        name = getattr(dtype, "name", None) or str(dtype)
+        low = _LOW[dtype] = str(name).endswith("float16")
+    return low
+
+
+def _low_dtype(arrays: tuple) -> Any:
+    """The 16-bit float dtype among ``arrays`` (None when there is none)."""
+    for a in arrays:
+        if a is not None and _is_low(a.dtype):
+            return a.dtype
+    return None
+
+
+def _up(xp: Any, arrays: tuple) -> tuple:
+    return tuple(xp.astype(a, xp.float32) if a is not None and _is_low(a.dtype) else a for a in arrays)
+
 
 @dataclass(frozen=True, eq=False)
 class Primitive:
@@ -66,6 +91,13 @@ class Bound:
 
     # -- forward -----------------------------------------------------------
     def forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
+        low = _low_dtype(arrays)
+        if low is not None:
+            out, res = self._forward(xp, *_up(xp, arrays))
+            return xp.astype(out, low), res
+        return self._forward(xp, *arrays)
+
+    def _forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
         *xs, w = arrays
         loss, res = self.prim.forward(xp, *xs, **self.kwargs)
         valid, norm = self._normalizer(xp, xs)
@@ -83,6 +115,12 @@ class Bound:
     # -- reverse mode --------------------------------------------------------
     def vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None = None) -> tuple:
         """Cotangents for every array (None where not differentiable)."""
+        if _low_dtype(arrays) is not None:
+            cts = self._vjp(xp, _up(xp, arrays), res, xp.astype(g, xp.float32), needs)
+            return tuple(c if c is None else xp.astype(c, a.dtype) for c, a in zip(cts, arrays))
+        return self._vjp(xp, arrays, res, g, needs)
+
+    def _vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None) -> tuple:
         *xs, w = arrays
         *pres, loss, den = res
         needs = needs or (True,) * len(arrays)
@@ -129,6 +167,13 @@ class Bound:
     # -- forward mode (JAX custom_jvp) ---------------------------------------
     def jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
         """Primal output and its tangent, written with differentiable ops."""
+        low = _low_dtype(arrays)
+        if low is not None:
+            out, t_out = self._jvp(xp, _up(xp, arrays), _up(xp, tangents))
+            return xp.astype(out, low), xp.astype(t_out, low)
+        return self._jvp(xp, arrays, tangents)
+
+    def _jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
         *xs, w = arrays
         *txs, tw = tangents
         loss, pres = self.prim.forward(xp, *xs, **self.kwargs)
