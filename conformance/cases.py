@@ -447,7 +447,18 @@ def _triplet_cases() -> list[Case]:
     return cases
 
 
-CASES: tuple[Case, ...] = tuple(_regression_cases() + _penalty_cases() + _cross_entropy_cases() + _triplet_cases())
+def _family_cases() -> list[Case]:
+    """Cases of the loss families kept in their own modules (``conformance/cases_<family>.py``)."""
+    import importlib
+
+    out: list[Case] = []
+    for family in ("binary", "margin", "softmax"):
+        out += importlib.import_module(f"conformance.cases_{family}").cases()
+    return out
+
+
+CASES: tuple[Case, ...] = tuple(_regression_cases() + _penalty_cases() + _cross_entropy_cases() + _triplet_cases()
+                                + _family_cases())
 BY_ID = {c.id: c for c in CASES}
 assert len(BY_ID) == len(CASES), "duplicate case ids"
 

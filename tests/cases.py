@@ -323,5 +323,9 @@ CASES = [
          **_TRIPLET),
 ]
 
+# Family tables in their own modules (they import this one's helpers).
+for _family in ("cases_binary", "cases_margin", "cases_softmax"):
+    CASES += __import__(_family).CASES
+
 BY_ID = {c.id: c for c in CASES}
 assert len(BY_ID) == len(CASES), "duplicate case ids"

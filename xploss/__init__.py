@@ -28,6 +28,10 @@ from .losses._regression import (
     smooth_l1,
 )
 
+# -- binary family (xploss/losses/_binary.py) --
+# -- margin family (xploss/losses/_margin.py) --
+# -- softmax family (xploss/losses/_softmax.py) --
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -56,4 +60,7 @@ __all__ = [
     "smooth_l1",
     "triplet_margin",
     "value_and_grad",
+    # -- binary family --
+    # -- margin family --
+    # -- softmax family --
 ]

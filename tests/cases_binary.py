@@ -1,0 +1,5 @@
+"""Per-loss test table of the binary classification losses (extends ``cases.py``)."""
+
+from __future__ import annotations
+
+CASES: list = []
