@@ -19,7 +19,7 @@ def _install(session: nox.Session, *groups: str) -> None:
     for group in groups:
         deps += nox.project.dependency_groups(PYPROJECT, group)
     session.install(*deps)
-    session.install("-e", ".", "--no-deps")
+    session.install("-e", ".")
 
 
 @nox.session(python="3.11")
