@@ -227,7 +227,7 @@ class JaxBackend:
         return lambda *a: block(g(*a))
 
     def fwd(self, f: Callable, jit: bool) -> Callable:
-        return self._sync(self.jax.jit(f) if jit else f)
+        return self._sync(self.jax.jit(lambda *a: f(*a)) if jit else f)
 
     def fwdbwd(self, f: Callable, jit: bool, n_diff: int) -> Callable:
         vg = self.jax.value_and_grad(f, argnums=tuple(range(n_diff)))
@@ -267,8 +267,13 @@ class TensorFlowBackend:
             return [t.numpy() for t in self.tf.nest.flatten(g(*a))]
         return run
 
+    def _jit(self, f: Callable, jit: bool) -> Callable:
+        # the loss inside a plain *args closure, as in a training step (tf.function's binding of
+        # a signature with keyword defaults costs ~100 us per call and is not the loss' cost)
+        return self.tf.function(lambda *a: f(*a), jit_compile=True, autograph=False) if jit else f
+
     def fwd(self, f: Callable, jit: bool) -> Callable:
-        return self._sync(self.tf.function(f, jit_compile=True) if jit else f)
+        return self._sync(self._jit(f, jit))
 
     def fwdbwd(self, f: Callable, jit: bool, n_diff: int) -> Callable:
         tf = self.tf
@@ -278,7 +283,7 @@ class TensorFlowBackend:
                 tape.watch(a[:n_diff])
                 out = f(*a)
             return out, tape.gradient(out, a[:n_diff])
-        return self._sync(tf.function(vg, jit_compile=True) if jit else vg)
+        return self._sync(self._jit(vg, jit))
 
 
 BACKEND_CLASSES = {"numpy": NumpyBackend, "torch": TorchBackend, "jax": JaxBackend, "tensorflow": TensorFlowBackend}

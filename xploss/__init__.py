@@ -30,6 +30,7 @@ from .losses._regression import (
 
 # -- binary family (xploss/losses/_binary.py) --
 # -- margin family (xploss/losses/_margin.py) --
+from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 # -- softmax family (xploss/losses/_softmax.py) --
 
 __version__ = "0.1.0"
@@ -62,5 +63,9 @@ __all__ = [
     "value_and_grad",
     # -- binary family --
     # -- margin family --
+    "categorical_hinge",
+    "multi_margin",
+    "multilabel_margin",
+    "zero_one",
     # -- softmax family --
 ]

@@ -36,27 +36,34 @@ __all__ = ["Primitive", "Bound", "apply"]
 # -- precision policy --------------------------------------------------------------
 # float16 / bfloat16 inputs are computed in float32 and returned in their own
 # dtype (values and gradients): the same policy on every backend.
-_LOW: dict[Any, bool] = {}
+_LOW: dict[int, tuple] = {}
 
 
-def _is_low(dtype: Any) -> bool:
-    low = _LOW.get(dtype)
+def _low_dtypes(xp: Any) -> tuple:
+    """The namespace's 16-bit float dtypes (compared with ``==``: no dtype hashing)."""
+    low = _LOW.get(id(xp))
     if low is None:
-        name = getattr(dtype, "name", None) or str(dtype)
-        low = _LOW[dtype] = str(name).endswith("float16")
+        low = _LOW[id(xp)] = tuple(d for d in (getattr(xp, "float16", None), getattr(xp, "bfloat16", None))
+                                   if d is not None)
     return low
 
 
-def _low_dtype(arrays: tuple) -> Any:
+def _is_low(xp: Any, dtype: Any) -> bool:
+    return any(dtype == d for d in _low_dtypes(xp))
+
+
+def _low_dtype(xp: Any, arrays: tuple) -> Any:
     """The 16-bit float dtype among ``arrays`` (None when there is none)."""
+    if not _low_dtypes(xp):
+        return None
     for a in arrays:
-        if a is not None and _is_low(a.dtype):
+        if a is not None and _is_low(xp, a.dtype):
             return a.dtype
     return None
 
 
 def _up(xp: Any, arrays: tuple) -> tuple:
-    return tuple(xp.astype(a, xp.float32) if a is not None and _is_low(a.dtype) else a for a in arrays)
+    return tuple(xp.astype(a, xp.float32) if a is not None and _is_low(xp, a.dtype) else a for a in arrays)
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +98,7 @@ class Bound:
 
     # -- forward -----------------------------------------------------------
     def forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
-        low = _low_dtype(arrays)
+        low = _low_dtype(xp, arrays)
         if low is not None:
             out, res = self._forward(xp, *_up(xp, arrays))
             return xp.astype(out, low), res
@@ -115,7 +122,7 @@ class Bound:
     # -- reverse mode --------------------------------------------------------
     def vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None = None) -> tuple:
         """Cotangents for every array (None where not differentiable)."""
-        if _low_dtype(arrays) is not None:
+        if _low_dtype(xp, arrays) is not None:
             cts = self._vjp(xp, _up(xp, arrays), res, xp.astype(g, xp.float32), needs)
             return tuple(c if c is None else xp.astype(c, a.dtype) for c, a in zip(cts, arrays))
         return self._vjp(xp, arrays, res, g, needs)
@@ -167,7 +174,7 @@ class Bound:
     # -- forward mode (JAX custom_jvp) ---------------------------------------
     def jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
         """Primal output and its tangent, written with differentiable ops."""
-        low = _low_dtype(arrays)
+        low = _low_dtype(xp, arrays)
         if low is not None:
             out, t_out = self._jvp(xp, _up(xp, arrays), _up(xp, tangents))
             return xp.astype(out, low), xp.astype(t_out, low)
