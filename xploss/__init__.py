@@ -29,6 +29,17 @@ from .losses._regression import (
 )
 
 # -- binary family (xploss/losses/_binary.py) --
+from .losses._binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    binary_focal,
+    hinge,
+    multilabel_soft_margin,
+    sigmoid_binary_cross_entropy,
+    sigmoid_focal,
+    soft_margin,
+    squared_hinge,
+)
 # -- margin family (xploss/losses/_margin.py) --
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 # -- softmax family (xploss/losses/_softmax.py) --
@@ -62,6 +73,15 @@ __all__ = [
     "triplet_margin",
     "value_and_grad",
     # -- binary family --
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "binary_focal",
+    "hinge",
+    "multilabel_soft_margin",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal",
+    "soft_margin",
+    "squared_hinge",
     # -- margin family --
     "categorical_hinge",
     "multi_margin",

@@ -105,21 +105,39 @@ def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
     return w if w.dtype == dtype else xp.astype(w, dtype)
 
 
-def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None, ignore_index: int | None) -> None:
-    """Eager-only check that integer labels lie in ``[0, C)`` (or equal ignore_index)."""
-    if num_classes is None or not backend.is_concrete(labels):
-        return
+def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int, ignore_index: int | None) -> bool:
+    """Check integer labels against ``[0, C)`` (or ``ignore_index``) when they are concrete.
+
+    Returns whether the loss needs the ``ignore_index`` mask: under tracing
+    (values unknown, nothing checked) whenever there is an ``ignore_index``;
+    eagerly only when some label equals it.
+    """
+    if not backend.is_concrete(labels):
+        return ignore_index is not None
+    if math.prod(_known(labels)) == 0:
+        return False
     xp = backend.xp
+    if ignore_index is not None and 0 <= ignore_index < num_classes:  # an ignored class
+        ignored = bool(xp.any(labels == ignore_index))
+    else:
+        ignored = None
+    lo, hi = int(xp.min(labels)), int(xp.max(labels))
+    if 0 <= lo and hi < num_classes:  # the common case: two reductions
+        return bool(ignored)
     bad = (labels < 0) | (labels >= num_classes)
     if ignore_index is not None:
         bad = bad & (labels != ignore_index)
     if bool(xp.any(bad)):
-        lo = int(xp.min(xp.where(bad, labels, xp.zeros_like(labels) + num_classes)))
-        hi = int(xp.max(xp.where(bad, labels, xp.zeros_like(labels) - 1)))
-        shown = lo if lo < 0 else hi
+        bad_lo = int(xp.min(xp.where(bad, labels, xp.zeros_like(labels) + hi)))
+        bad_hi = int(xp.max(xp.where(bad, labels, xp.zeros_like(labels) + lo)))
         raise error(fn, "labels", f"class indices in [0, {num_classes})"
                     + ("" if ignore_index is None else f" or ignore_index={ignore_index}"),
-                    f"a label {shown}")
+                    f"a label {bad_lo if bad_lo < 0 else bad_hi}")
+    return True  # some label is ignore_index
+
+
+def _known(x: Any) -> tuple:
+    return tuple(d for d in shape_of(x) if d is not None)
 
 
 def require(cond: bool, fn: str, arg: str, expected: str, received: object) -> None:

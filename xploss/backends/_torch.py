@@ -117,6 +117,7 @@ class _LossFunction(torch.autograd.Function):
         _, *res = output
         ctx.bound = bound
         ctx.n_arrays = len(arrays)
+        ctx.set_materialize_grads(False)  # no zero-filled cotangents for the residual outputs
         # tensors are saved (by reference); Python numbers (static counts) kept as they are
         ctx.static_res = [_SAVED if isinstance(r, torch.Tensor) else r for r in res]
         tensors = [r for r in res if isinstance(r, torch.Tensor)]
@@ -125,6 +126,8 @@ class _LossFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, g: Any, *_: Any) -> tuple:  # type: ignore[override]
+        if g is None:
+            return (None,) * (ctx.n_arrays + 1)
         saved = ctx.saved_tensors
         arrays = saved[: ctx.n_arrays]
         it = iter(saved[ctx.n_arrays :])

@@ -242,10 +242,10 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
                                 f"axis {axis}) or probabilities of shape {zshape}", f"shape {lshape}")
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
-        _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
+        masked = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
         weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
         return apply(be, _CE_INDEX, (logits, labels, class_weight), weight=weight, reduction=reduction,
-                     axis=axis, ignore_index=ignore_index, label_smoothing=ls)
+                     axis=axis, ignore_index=ignore_index if masked else None, label_smoothing=ls)
     if not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices or floating probabilities", f"dtype {labels.dtype}",
                             kind=_checks.XplossTypeError)

@@ -36,15 +36,22 @@ def _scores(fn: str, xp: Any, logits: Any, axis: Any) -> tuple[int, Any, tuple]:
 
 
 def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any, what: str,
-                   ignore_index: int | None = None) -> None:
-    """Integer labels of ``shape`` in ``[0, C)`` (or ``ignore_index``; range checked eagerly)."""
+                   lists: bool = False) -> None:
+    """Integer labels of ``shape`` in ``[0, C)`` (``[-1, C)`` for target ``lists``; range checked eagerly)."""
     xp = be.xp
     lshape = _checks.shape_of(labels)
     if not xp.isdtype(labels.dtype, "integral"):
         raise _checks.error(fn, "labels", what, f"dtype {labels.dtype}", kind=_checks.XplossTypeError)
     if len(lshape) != len(shape) or any(a is not None and b is not None and a != b for a, b in zip(lshape, shape)):
         raise _checks.error(fn, "labels", what, f"shape {lshape}")
-    _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
+    if not lists:
+        _checks.labels_in_range(fn, be, labels, num_classes, None)
+    elif num_classes is not None and be.is_concrete(labels):
+        bad = xp.where(xp.logical_or(labels < -1, labels >= num_classes), labels, xp.zeros_like(labels))
+        if bool(xp.any(bad != 0)):
+            hi, lo = int(xp.max(bad)), int(xp.min(bad))
+            raise _checks.error(fn, "labels", f"class indices in [0, {num_classes}) or -1 (the end of a list)",
+                                f"an entry {hi if hi >= num_classes else lo}")
 
 
 def _classes(xp: Any, num: int, dtype: Any, axis: int, ndim: int) -> Any:
@@ -270,7 +277,7 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
     be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "weight": weight})
     xp = be.xp
     axis, num_classes, sample_shape = _scores(fn, xp, logits, axis)
-    if isinstance(p, bool) or p not in (1, 2):
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or p not in (1, 2):
         raise _checks.error(fn, "p", "1 or 2", repr(p))
     margin = _checks.number(fn, "margin", margin)
     _class_indices(fn, be, labels, sample_shape, num_classes, f"integer labels of shape {sample_shape}")
@@ -393,7 +400,7 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
     xp = be.xp
     axis, num_classes, sample_shape = _scores(fn, xp, logits, axis)
     _class_indices(fn, be, labels, _checks.shape_of(logits), num_classes,
-                   f"integer target lists of shape {_checks.shape_of(logits)} padded with -1", ignore_index=-1)
+                   f"integer target lists of shape {_checks.shape_of(logits)} padded with -1", lists=True)
     _checks.reduction(fn, reduction)
     weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
     return apply(be, _MLM, (logits, labels), weight=weight, reduction=reduction, axis=axis)

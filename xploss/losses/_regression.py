@@ -163,12 +163,14 @@ def mean_absolute_error(pred: Any, target: Any, /, *, weight: Any = None, reduct
 def _huber_fwd(xp: Any, p: Any, y: Any, *, delta: float, scale: float) -> tuple:
     r = p - y
     a = xp.abs(r)
-    q = xp.minimum(a, delta)  # quadratic part, linear beyond delta
-    return (0.5 * q * q + delta * (a - q)) * scale, (r,)
+    q = xp.minimum(a, delta)  # |r| capped at delta
+    loss = q * (a - 0.5 * q)  # = ½r² inside, delta (|r| - ½delta) outside
+    return (loss if scale == 1.0 else loss * scale), (r,)
 
 
 def _huber_partials(xp: Any, arrays: tuple, res: tuple, *, delta: float, scale: float) -> tuple:
-    d = xp.clip(res[0], -delta, delta) * scale
+    d = xp.clip(res[0], -delta, delta)
+    d = d if scale == 1.0 else d * scale
     return d, lambda: -d
 
 
@@ -204,7 +206,7 @@ def huber(pred: Any, target: Any, /, *, delta: float = 1.0, weight: Any = None, 
 
     Notes
     -----
-    Computed as ``½ min(|r|, δ)² + δ (|r| - min(|r|, δ))`` (no overflow of
+    Computed as ``q (|r| - q/2)`` with ``q = min(|r|, δ)`` (no overflow of
     ``r²`` beyond δ).  Gradient ``clip(r, -δ, δ)``, continuous at ``|r| = δ``.
 
     See Also
