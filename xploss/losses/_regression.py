@@ -127,11 +127,8 @@ def mean_absolute_error(pred: Any, target: Any, /, *, weight: Any = None, reduct
     Parameters
     ----------
     pred, target : array
-        Same shape; ``pred`` real floating, an integer or bool ``target`` is
-        cast to ``pred.dtype``.
-    weight : array, optional
-        Per-sample weight aligned on the leading axes of ``pred``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+        Same shape.
+    weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -349,11 +346,8 @@ def log_cosh(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = 
     Parameters
     ----------
     pred, target : array
-        Same shape; ``pred`` real floating, an integer or bool ``target`` is
-        cast to ``pred.dtype``.
-    weight : array, optional
-        Per-sample weight aligned on the leading axes of ``pred``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+        Same shape.
+    weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
