@@ -67,6 +67,19 @@ def test_jax_jit():
     step(*_args(b, lab=LAB_OOB))  # no error, no ConcretizationTypeError
 
 
+def test_jax_jit_closed_over_labels_are_checked():
+    """Labels closed over by a jitted function are concrete: checked on the host, not traced."""
+    import jax
+    import jax.numpy as jnp
+
+    logits = jnp.zeros((3, 4))
+    good, bad = jnp.asarray([0, 3, -100]), jnp.asarray([0, 4, 1])
+    value = jax.jit(lambda z: xploss.cross_entropy(z, good))(logits)
+    assert abs(float(value) - np.log(4.0)) < 1e-6
+    with pytest.raises(xploss.XplossError, match="Received: a label 4"):
+        jax.jit(lambda z: xploss.cross_entropy(z, bad))(logits)
+
+
 @pytest.mark.slow
 def test_tf_function_jit_compile():
     import tensorflow as tf

@@ -105,39 +105,42 @@ def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
     return w if w.dtype == dtype else xp.astype(w, dtype)
 
 
-def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int, ignore_index: int | None) -> bool:
-    """Check integer labels against ``[0, C)`` (or ``ignore_index``) when they are concrete.
+def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None, ignore_index: int | None,
+                    ignore_text: str | None = None) -> bool:
+    """Check integer labels against ``[0, C)`` (or ``ignore_index``) when their values are known.
 
     Returns whether the loss needs the ``ignore_index`` mask: under tracing
     (values unknown, nothing checked) whenever there is an ``ignore_index``;
-    eagerly only when some label equals it.
+    otherwise only when some label equals it.  The check runs on a NumPy
+    copy of the labels, so it never adds ops to a traced graph.
     """
-    if not backend.is_concrete(labels):
+    y = None if num_classes is None else backend.host(labels)
+    if y is None:
         return ignore_index is not None
-    if math.prod(_known(labels)) == 0:
+    if y.size == 0:
         return False
-    xp = backend.xp
-    if ignore_index is not None and 0 <= ignore_index < num_classes:  # an ignored class
-        ignored = bool(xp.any(labels == ignore_index))
-    else:
-        ignored = None
-    lo, hi = int(xp.min(labels)), int(xp.max(labels))
-    if 0 <= lo and hi < num_classes:  # the common case: two reductions
-        return bool(ignored)
-    bad = (labels < 0) | (labels >= num_classes)
+    bad = (y < 0) | (y >= num_classes)
     if ignore_index is not None:
-        bad = bad & (labels != ignore_index)
-    if bool(xp.any(bad)):
-        bad_lo = int(xp.min(xp.where(bad, labels, xp.zeros_like(labels) + hi)))
-        bad_hi = int(xp.max(xp.where(bad, labels, xp.zeros_like(labels) + lo)))
-        raise error(fn, "labels", f"class indices in [0, {num_classes})"
-                    + ("" if ignore_index is None else f" or ignore_index={ignore_index}"),
-                    f"a label {bad_lo if bad_lo < 0 else bad_hi}")
-    return True  # some label is ignore_index
+        bad &= y != ignore_index
+    if bad.any():
+        first = y[bad].flat[0]
+        extra = "" if ignore_index is None else " or " + (ignore_text or f"ignore_index={ignore_index}")
+        raise error(fn, "labels", f"class indices in [0, {num_classes}){extra}", f"a label {int(first)}")
+    return ignore_index is not None and bool((y == ignore_index).any())
 
 
-def _known(x: Any) -> tuple:
-    return tuple(d for d in shape_of(x) if d is not None)
+def nonnegative_values(fn: str, name: str, backend: Any, x: Any, what: str = "values") -> None:
+    """Eager check that every value of ``x`` is >= 0 (skipped when values are unknown)."""
+    v = backend.host(x)
+    if v is not None and v.size and v.min() < 0:
+        raise error(fn, name, f"non-negative {what}", f"a minimum of {float(v.min())}")
+
+
+def in_unit_interval(fn: str, name: str, backend: Any, x: Any) -> None:
+    """Eager check that every value of ``x`` lies in [0, 1] (skipped when values are unknown)."""
+    v = backend.host(x)
+    if v is not None and v.size and (v.min() < 0 or v.max() > 1):
+        raise error(fn, name, "values in [0, 1]", f"values from {float(v.min())} to {float(v.max())}")
 
 
 def require(cond: bool, fn: str, arg: str, expected: str, received: object) -> None:

@@ -6,5 +6,6 @@ Every backend module has ``backend(name)`` returning an object with
 * ``apply(bound, arrays)``: run a :class:`xploss._define.Bound` as one
   differentiable operation of the framework;
 * ``value_and_grad(fn, argnums)``: the framework's gradient of ``fn``;
-* ``is_concrete(x)``: True when ``x`` holds values (eager), False when traced.
+* ``host(x)``: the values of ``x`` as a NumPy array when they are known now
+  (eager, or a constant closed over by a traced function), else None.
 """

@@ -6,7 +6,18 @@ from typing import Any, Callable, Sequence
 
 from .._errors import XplossError, error
 
-__all__ = ["normalize_argnums", "check_scalar_output"]
+__all__ = ["Backend", "normalize_argnums", "check_scalar_output"]
+
+
+class Backend:
+    """What every adapter shares (see ``xploss.backends``)."""
+
+    def host(self, x: Any) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def is_concrete(self, x: Any) -> bool:
+        """Whether ``x``'s values are known now (see :meth:`host`)."""
+        return self.host(x) is not None
 
 
 def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[tuple[int, ...], bool]:

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from .._errors import XplossTypeError, error
-from ._common import pack, wrap
+from ._common import Backend, pack, wrap
 
 _CACHE: dict[Any, Callable] = {}
 
@@ -51,12 +51,21 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     return jax.jit(f)
 
 
-class JaxBackend:
+class JaxBackend(Backend):
     name = "jax"
     xp = jnp
 
-    def is_concrete(self, x: Any) -> bool:
-        return not isinstance(x, jax.core.Tracer)
+    def host(self, x: Any) -> Any:
+        """The values of ``x`` as a NumPy array, or None for a tracer.
+
+        A concrete array closed over by a jitted function still has values,
+        although jnp operations on it would be traced: hence NumPy, not jnp.
+        """
+        if isinstance(x, jax.core.Tracer):
+            return None
+        import numpy as np
+
+        return np.asarray(x)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         present = tuple(a is not None for a in arrays)

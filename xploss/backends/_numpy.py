@@ -13,12 +13,12 @@ import contextvars
 from typing import Any, Callable, Sequence
 
 from .._errors import XplossError, XplossTypeError, error
-from ._common import check_scalar_output, normalize_argnums, pack, wrap
+from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
 _TAPE: contextvars.ContextVar[list | None] = contextvars.ContextVar("xploss_tape", default=None)
 
 
-class NumpyBackend:
+class NumpyBackend(Backend):
     def __init__(self, name: str) -> None:
         self.name = name
         if name == "numpy":
@@ -27,8 +27,11 @@ class NumpyBackend:
             import array_api_strict as xp
         self.xp = xp
 
-    def is_concrete(self, x: Any) -> bool:
-        return True
+    def host(self, x: Any) -> Any:
+        """The values of ``x`` as a NumPy array (always available here)."""
+        import numpy as np
+
+        return np.asarray(x)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         out, res = bound.forward(self.xp, *arrays)

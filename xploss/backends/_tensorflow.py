@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from .._errors import XplossTypeError, error
 from . import _tf_array_api as xp
-from ._common import check_scalar_output, normalize_argnums, pack, wrap
+from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
 _CACHE: dict[Any, Callable] = {}
 
@@ -38,12 +38,16 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     return f
 
 
-class TensorFlowBackend:
+class TensorFlowBackend(Backend):
     name = "tensorflow"
     xp = xp
 
-    def is_concrete(self, x: Any) -> bool:
-        return tf.executing_eagerly() and not isinstance(x, tf.Tensor) or hasattr(x, "numpy")
+    def host(self, x: Any) -> Any:
+        """The values of ``x`` as a NumPy array, or None for a symbolic tensor."""
+        eager_tensor = type(x).__name__ == "EagerTensor"
+        if eager_tensor or (tf.executing_eagerly() and isinstance(x, tf.Variable)):
+            return x.numpy()
+        return None
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         present = tuple(a is not None for a in arrays)

@@ -16,7 +16,7 @@ import array_api_compat.torch as compat
 import torch
 
 from .._errors import XplossTypeError, error
-from ._common import check_scalar_output, normalize_argnums, pack, wrap
+from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
 
 def _recording(*xs: Any) -> bool:
@@ -152,12 +152,15 @@ def _call(bound: Any, arrays: tuple) -> Any:
     return _C_APPLY(bound, *arrays)
 
 
-class TorchBackend:
+class TorchBackend(Backend):
     name = "torch"
     xp = xp
 
-    def is_concrete(self, x: Any) -> bool:
-        return not torch.compiler.is_compiling() and not isinstance(x, torch.fx.Proxy)
+    def host(self, x: Any) -> Any:
+        """The values of ``x`` as a NumPy array, or None while torch.compile traces."""
+        if torch.compiler.is_compiling() or not isinstance(x, torch.Tensor):
+            return None
+        return x.detach().cpu().numpy()
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays):

@@ -46,12 +46,8 @@ def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any
         raise _checks.error(fn, "labels", what, f"shape {lshape}")
     if not lists:
         _checks.labels_in_range(fn, be, labels, num_classes, None)
-    elif num_classes is not None and be.is_concrete(labels):
-        bad = xp.where(xp.logical_or(labels < -1, labels >= num_classes), labels, xp.zeros_like(labels))
-        if bool(xp.any(bad != 0)):
-            hi, lo = int(xp.max(bad)), int(xp.min(bad))
-            raise _checks.error(fn, "labels", f"class indices in [0, {num_classes}) or -1 (the end of a list)",
-                                f"an entry {hi if hi >= num_classes else lo}")
+    else:
+        _checks.labels_in_range(fn, be, labels, num_classes, -1, "-1 (the end of a list)")
 
 
 def _classes(xp: Any, num: int, dtype: Any, axis: int, ndim: int) -> Any:

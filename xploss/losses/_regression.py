@@ -688,8 +688,7 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
         if not (same_rank or vshape == pshape[:-1] or len(vshape) == 0):
             raise _checks.error(fn, "var", f"shape {pshape}, {pshape[:-1]} or a broadcastable shape of rank "
                                 f"{len(pshape)}", f"shape {vshape}")
-        if be.is_concrete(var) and bool(xp.any(var < 0)):
-            raise _checks.error(fn, "var", "non-negative variances", f"a minimum of {float(xp.min(var))}")
+        _checks.nonnegative_values(fn, "var", be, var, "variances")
     weight = _checks.weight(fn, xp, weight, pshape, pred.dtype)
     _checks.reduction(fn, reduction)
     eps = _checks.number(fn, "eps", eps, low=0.0)
