@@ -23,8 +23,8 @@ KINKS = [
      [0.5, -0.5]),
     # Quantile at y = p: 0 (tau = 0.3; the one-sided slopes are -0.3 and 0.7).
     ("quantile-at-0", xploss.quantile, ([1.0], [1.0]), {"tau": 0.3, "reduction": "sum"}, 0, [0.0]),
-X
-    ("triplet-at-hinge", xploss.triplet_margin, ([[0.0, 0.0]], [[3.0, 4.0]], [[4.0, 0.0]]),
+    # Triplet hinge at z = 5 - 6 + 1 = 0: full gradient, torch's clamp_min (a=0, p=(3,4), n=(6,0)).
+    ("triplet-at-hinge", xploss.triplet_margin, ([[0.0, 0.0]], [[3.0, 4.0]], [[6.0, 0.0]]),
      {"eps": 0.0, "margin": 1.0, "reduction": "sum"}, 0, [[-0.6 + 1.0, -0.8]]),
     # multi_margin at z = 0: torch's strict z > 0, zero gradient (x_y - x_i = margin exactly).
     ("multi_margin-at-0", xploss.multi_margin, ([[2.0, 1.0]], [0]), {"reduction": "sum"}, 0, [[0.0, 0.0]]),
