@@ -31,6 +31,14 @@ KINKS = [
     # categorical_hinge with a tie in the inner max: split equally (Keras on TF).
     ("categorical_hinge-tie", xploss.categorical_hinge, ([[0.0, 1.0, 1.0]], [0]), {"reduction": "sum"}, 0,
      [[-1.0, 0.5, 0.5]]),
+    # Binary hinge at y*p = 1: full gradient (Keras on TF, torch's MarginRankingLoss).
+    ("hinge-at-margin", xploss.hinge, ([1.0, -0.5, 2.0], [1, 0, 1]), {"reduction": "sum"}, 0, [-1.0, 1.0, 0.0]),
+    # Squared hinge at the margin: 0.
+    ("squared_hinge-at-margin", xploss.squared_hinge, ([1.0, -1.0], [1, 0]), {"reduction": "sum"}, 0,
+     [0.0, 0.0]),
+    # Keras clip exactly at the edge p = eps: the full gradient (Keras on TF), -1/p and 1/(1-p).
+    ("bce-at-clip-edge", xploss.binary_cross_entropy, ([0.25, 0.75], [1.0, 0.0]), {"eps": 0.25, "reduction": "sum"},
+     0, [-4.0, 4.0]),
 ]
 
 

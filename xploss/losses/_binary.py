@@ -22,7 +22,8 @@ __all__ = [
 ]
 
 _TORCH_LOG_FLOOR = -100.0  # torch BCELoss clamps each log at -100
-_TORCH_GRAD_EPS = 1e-12  # torch BCELoss backward: (p - y) / max(p (1 - p), 1e-12)
+# torch BCELoss backward: (p - y) / max(p (1 - p), EPSILON), EPSILON = 1e-12 held as a C float:
+_TORCH_GRAD_EPS = 9.999999960041972e-13  # float32(1e-12), so that float64 matches torch exactly
 
 
 # -- shared pieces -----------------------------------------------------------------------
@@ -67,19 +68,12 @@ def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, weight: Any, reduc
     return be, y, weight
 
 
-def _unit_interval(fn: str, be: Any, name: str, x: Any) -> None:
-    """Eager-only check that probabilities lie in [0, 1]."""
-    if be.is_concrete(x) and bool(be.xp.any((x < 0) | (x > 1))):
-        xp = be.xp
-        raise _checks.error(fn, name, "probabilities in [0, 1]",
-                            f"values in [{float(xp.min(x))}, {float(xp.max(x))}]")
-
-
 def _alpha(fn: str, alpha: float | None) -> float | None:
     """``None`` or a negative value (torchvision) disables the α-balancing."""
     if alpha is None:
         return None
-    alpha = _checks.number(fn, "alpha", alpha, high=1.0)
+    alpha = _checks.number(fn, "alpha", alpha)
+    _checks.require(alpha <= 1.0, fn, "alpha", "a weight <= 1 (None or a negative value: no balancing)", alpha)
     return None if alpha < 0 else alpha
 
 
@@ -106,11 +100,11 @@ def _prob_logs(xp: Any, p: Any, eps: float | None) -> tuple[Any, Any]:
 
 
 def _modulation(xp: Any, m: Any, gamma: float) -> tuple[Any, Any]:
-    """``m^γ`` and ``γ m^(γ-1)`` for ``m >= 0``, taking ``γ m^(γ-1) = 0`` at ``m = 0`` for ``γ < 1``."""
+    """``m^γ`` and ``γ m^(γ-1)`` for ``m >= 0`` and ``γ > 0``, taking ``γ m^(γ-1) = 0`` at ``m = 0`` for ``γ < 1``."""
     pos = m > 0
     lm = xp.log(xp.where(pos, m, xp.ones_like(m)))
     zero = xp.zeros_like(m)
-    mg = xp.where(pos, xp.exp(gamma * lm), zero + (0.0 if gamma > 0 else 1.0))
+    mg = xp.where(pos, xp.exp(gamma * lm), zero)
     dmg = gamma * xp.where(pos, xp.exp((gamma - 1.0) * lm), zero + (1.0 if gamma == 1.0 else 0.0))
     return mg, dmg
 
@@ -138,15 +132,16 @@ def _prob_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float | None, lab
         pc = xp.clip(p, eps, 1.0 - eps)
         dp = xp.where(pc == p, (pc - t) / (pc * (1.0 - pc)), xp.zeros_like(p))
     dt = lq - lp
-    bce = -(t * lp + (1.0 - t) * lq)
-    if gamma:
+    if gamma or alpha is not None:
+        loss = -(t * lp + (1.0 - t) * lq)
+    if gamma:  # (1 - p_t) = t (1 - p) + (1 - t) p
         mg, dmg = _modulation(xp, t * (1.0 - p) + (1.0 - t) * p, gamma)
-        dp = mg * dp + dmg * (1.0 - 2.0 * t) * bce
-        dt = mg * dt + dmg * (1.0 - 2.0 * p) * bce
-        bce = mg * bce
+        dp = mg * dp + dmg * (1.0 - 2.0 * t) * loss
+        dt = mg * dt + dmg * (1.0 - 2.0 * p) * loss
+        loss = mg * loss
     if alpha is not None:
         w = _alpha_weight(t, alpha)
-        dp, dt = w * dp, w * dt + (2.0 * alpha - 1.0) * bce
+        dp, dt = w * dp, w * dt + (2.0 * alpha - 1.0) * loss
     return dp, lambda: dt * (1.0 - label_smoothing)
 
 
@@ -155,7 +150,7 @@ _PROB = Primitive("binary_cross_entropy", _prob_fwd, _prob_partials)
 
 def _prob_loss(fn: str, probs: Any, labels: Any, weight: Any, reduction: str, **static: Any) -> Any:
     be, labels, weight = _prepare(fn, ("probs", "labels"), probs, labels, weight, reduction)
-    _unit_interval(fn, be, "probs", probs)
+    _checks.in_unit_interval(fn, "probs", be, probs)
     return apply(be, _PROB, (probs, labels), weight=weight, reduction=reduction, **static)
 
 
@@ -212,7 +207,8 @@ def binary_cross_entropy(probs: Any, labels: Any, /, *, eps: float | None = None
 
     Gradient with respect to ``probs``: with ``eps=None`` torch's analytic
     ``(p - t) / max(p (1 - p), 1e-12)`` (``∓1e12`` at a wrong certain
-    prediction; not the derivative of the clamped value); with ``eps`` the
+    prediction, beyond float16's range; not the derivative of the clamped
+    value); with ``eps`` the
     exact ``(p̂ - t) / (p̂ (1 - p̂))`` inside ``[ε, 1 - ε]`` (edges included) and 0
     outside.  With respect to ``labels``: ``log(1 - p̂) - log p̂`` with the clamped
     logs (finite; torch's own is ``±inf`` at ``p ∈ {0, 1}``).
@@ -415,7 +411,8 @@ def _trailing(fn: str, xp: Any, pw: Any, logits: Any) -> Any:
     """``pos_weight``: floating, broadcasting against ``logits`` from the last axis; cast to its dtype."""
     _checks.floating(fn, "pos_weight", xp, pw)
     ps, zs = _checks.shape_of(pw), _checks.shape_of(logits)
-    ok = len(ps) <= len(zs) and all(a is None or b is None or a in (1, b) for a, b in zip(ps[::-1], zs[::-1]))
+    pairs = zip(ps[::-1], zs[::-1], strict=False)  # trailing alignment
+    ok = len(ps) <= len(zs) and all(a is None or b is None or a in (1, b) for a, b in pairs)
     if not ok:
         raise _checks.error(fn, "pos_weight", f"a shape broadcasting against logits {zs} from the last axis "
                             f"(e.g. ({zs[-1] if zs else 1},))", f"shape {ps}")
