@@ -76,6 +76,19 @@ CASES = [
          "cross_entropy", "weight", "leading axes of the per-sample loss (3,)", "shape (4,)"),
     Case("float target dtype", lambda T: xploss.mse(T(ones(3, dtype="float32")), T(ones(3))), XplossTypeError,
          "mean_squared_error", "target", "float32", "dtype"),
+    Case("probability > 1", lambda T: xploss.binary_cross_entropy(T(np.array([0.5, 1.2])), T(np.array([1.0, 0.0]))),
+         XplossError, "binary_cross_entropy", "probs", "values in [0, 1]", "values from 0.5 to 1.2"),
+    Case("clip eps", lambda T: xploss.binary_cross_entropy(T(np.array([0.5])), T(np.array([1.0])), eps=0.7),
+         XplossError, "binary_cross_entropy", "eps", "a value in (0.0, 0.5)", "0.7"),
+    Case("negative gamma", lambda T: xploss.sigmoid_focal(T(ones(3)), T(ones(3)), gamma=-1.0), XplossError,
+         "sigmoid_focal", "gamma", "a value in [0.0, inf]", "-1.0"),
+    Case("pos_weight shape", lambda T: xploss.sigmoid_binary_cross_entropy(T(ones(2, 3)), T(ones(2, 3)),
+                                                                             pos_weight=T(ones(2))),
+         XplossError, "sigmoid_binary_cross_entropy", "pos_weight", "from the last axis (e.g. (3,))", "shape (2,)"),
+    Case("multi_margin p", lambda T: xploss.multi_margin(T(Z), T(LAB), p=3), XplossError,
+         "multi_margin", "p", "1 or 2", "3"),
+    Case("multilabel_margin entry", lambda T: xploss.multilabel_margin(T(Z), T(np.array([[0, 5, -1, 0]] * 3))),
+         XplossError, "multilabel_margin", "labels", "or -1 (the end of a list)", "a label 5"),
 ]
 
 
