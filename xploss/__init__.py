@@ -43,6 +43,16 @@ from .losses._binary import (
 # -- margin family (xploss/losses/_margin.py) --
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 # -- softmax family (xploss/losses/_softmax.py) --
+from .losses._softmax import (
+    categorical_focal,
+    categorical_generalized_cross_entropy,
+    focal,
+    kl_divergence,
+    nll,
+    poly1_cross_entropy,
+    probability_cross_entropy,
+    probability_kl_divergence,
+)
 
 __version__ = "0.1.0"
 
@@ -88,4 +98,12 @@ __all__ = [
     "multilabel_margin",
     "zero_one",
     # -- softmax family --
+    "categorical_focal",
+    "categorical_generalized_cross_entropy",
+    "focal",
+    "kl_divergence",
+    "nll",
+    "poly1_cross_entropy",
+    "probability_cross_entropy",
+    "probability_kl_divergence",
 ]

@@ -809,7 +809,7 @@ def squared_hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: s
     Examples
     --------
     >>> import numpy as np, xploss
-    >>> float(xploss.squared_hinge(np.array([0.3, -2.0]), np.array([1, 0])))
+    >>> round(float(xploss.squared_hinge(np.array([0.3, -2.0]), np.array([1, 0]))), 6)
     0.245
     """
     return _hinge("squared_hinge", pred, labels, weight, reduction, True)

@@ -6,7 +6,7 @@
 * On log-probabilities: :func:`nll` (torch ``NLLLoss``) and
   :func:`kl_divergence` (torch ``KLDivLoss``, optax ``kl_divergence``).
 * On probabilities, with Keras' semantics: :func:`probability_cross_entropy`
-  and :func:`categorical_focal_crossentropy` (both renormalise ``p / Σp`` and
+  and :func:`categorical_focal` (both renormalise ``p / Σp`` and
   clip to ``[eps, 1 - eps]``), :func:`probability_kl_divergence` (clips to
   ``[eps, 1]``) and :func:`categorical_generalized_cross_entropy`.
 
@@ -30,7 +30,7 @@ from .._reduce import REDUCTIONS
 from ._classification import _along, _ce_index_normalizer, _gather, _valid_and_safe
 
 __all__ = [
-    "categorical_focal_crossentropy",
+    "categorical_focal",
     "categorical_generalized_cross_entropy",
     "focal",
     "kl_divergence",
@@ -128,9 +128,10 @@ def _class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, in
 
 
 def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_index: Any,
-            probabilities: bool = True) -> Any:
+            probabilities: bool = True) -> tuple[Any, int | None]:
     """Integer class indices (shape, range and ``ignore_index`` checked) or, where allowed,
-    probability targets of ``x``'s shape and dtype."""
+    probability targets of ``x``'s shape and dtype; with the ``ignore_index`` the kernel needs
+    (None for probabilities, and for eager labels of which none is ignored)."""
     xp = be.xp
     shape = _checks.shape_of(x)
     sample = shape[:axis] + shape[axis + 1:]
@@ -138,17 +139,17 @@ def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_
     if xp.isdtype(labels.dtype, "integral"):
         lshape = _checks.shape_of(labels)
         if len(lshape) != len(sample) or any(a is not None and b is not None and a != b
-                                             for a, b in zip(lshape, sample)):
+                                             for a, b in zip(lshape, sample, strict=True)):
             raise _checks.error(fn, "labels", f"integer labels of shape {sample} ({name}.shape without "
                                 f"axis {axis}){dense}", f"shape {lshape}")
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
-        _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
-        return labels
+        masked = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
+        return labels, ignore_index if masked else None
     if not probabilities or not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices" + (" or floating probabilities" if dense else ""),
                             f"dtype {labels.dtype}", kind=_checks.XplossTypeError)
-    return _checks.target_like(fn, xp, (name, x), ("labels", labels))
+    return _checks.target_like(fn, xp, (name, x), ("labels", labels)), None
 
 
 def _class_values(fn: str, xp: Any, name: str, v: Any, num: int | None, dtype: Any,
@@ -256,18 +257,15 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
     >>> log_probs = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]))
     >>> round(float(xploss.nll(log_probs, np.array([0, 1]))), 6)  # (log 2 + log 1.25) / 2
     0.458145
-    >>> float(xploss.nll(log_probs, np.array([0, 1]), class_weight=np.array([3.0, 1.0, 1.0]),
-    ...                  reduction="sum")) == 3 * np.log(2) - np.log(0.8)
-    True
+    >>> cw = np.array([3.0, 1.0, 1.0])  # 3 log 2 + log 1.25
+    >>> round(float(xploss.nll(log_probs, np.array([0, 1]), class_weight=cw, reduction="sum")), 6)
+    2.302585
     """
     fn = "nll"
     be = resolve(fn, {"log_probs": log_probs, "labels": labels, "class_weight": class_weight, "weight": weight})
     xp = be.xp
     axis, num, sample = _class_axis(fn, xp, "log_probs", log_probs, axis)
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise _checks.error(fn, "labels", "integer class indices", f"dtype {labels.dtype}",
-                            kind=_checks.XplossTypeError)
-    _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index, probabilities=False)
+    labels, ignore_index = _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index, probabilities=False)
     cw, _ = _class_values(fn, xp, "class_weight", class_weight, num, log_probs.dtype, scalar=False)
     return _run(fn, be, _NLL, (log_probs, labels, cw), sample, weight, reduction,
                 axis=axis, ignore_index=ignore_index)
@@ -440,27 +438,27 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
     keras.losses.CategoricalFocalCrossentropy : ``CategoricalFocalCrossentropy(alpha=a, gamma=g,
         from_logits=True, label_smoothing=ε)(onehot, logits)`` equals ``focal(logits, labels,
         alpha=a, gamma=g, label_smoothing=ε, eps=1e-7)`` (Keras' default ``alpha`` is 0.25; a list
-        ``alpha`` is a ``(C,)`` array here).  From probabilities: :func:`categorical_focal_crossentropy`.
+        ``alpha`` is a ``(C,)`` array here).  From probabilities: :func:`categorical_focal`.
     torchvision.ops.sigmoid_focal_loss : the binary (sigmoid) focal loss, not this one.
 
     Examples
     --------
     >>> import numpy as np, xploss
     >>> logits = np.log(np.array([[0.5, 0.25, 0.25]]))  # p_y = 0.5 for label 0
-    >>> float(xploss.focal(logits, np.array([0]))) == 0.25 * np.log(2)  # (1 - 0.5)^2 · log 2
-    True
-    >>> round(float(xploss.focal(logits, np.array([0]), gamma=1.0, alpha=np.array([2.0, 1.0, 1.0]))), 6)
+    >>> round(float(xploss.focal(logits, np.array([0]))), 6)  # (1 - 0.5)^2 · log 2
+    0.173287
+    >>> alpha = np.array([2.0, 1.0, 1.0])  # 2 · (1 - 0.5) · log 2
+    >>> round(float(xploss.focal(logits, np.array([0]), gamma=1.0, alpha=alpha)), 6)
     0.693147
     """
     fn = "focal"
     be = resolve(fn, {"logits": logits, "labels": labels, "alpha": _number_or_none(alpha), "weight": weight})
     xp = be.xp
     axis, num, sample = _class_axis(fn, xp, "logits", logits, axis)
-    labels = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
+    labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, logits.dtype)
-    static = dict(axis=axis, ignore_index=ignore_index, eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5,
-                                                                          high_open=True),
-                  gamma=_checks.number(fn, "gamma", gamma, low=0.0), scale=scale)
+    static = dict(axis=axis, ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0),
+                  eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, high_open=True), scale=scale)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     if xp.isdtype(labels.dtype, "integral") and not ls:
         return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, weight, reduction, **static)
@@ -485,9 +483,8 @@ def _cfce_weights(xp: Any, p: Any, y: Any, alpha: Any, *, axis: int, ignore_inde
 
 def _cfce_fwd(xp: Any, p: Any, y: Any, alpha: Any, *, gamma: float, eps: float, **static: Any) -> tuple:
     _, _, c, _ = _keras_probs(xp, p, static["axis"], eps)
-    tw = _cfce_weights(xp, p, y, alpha, **static)
-    terms = xp.where(tw != 0, tw * _focal_term(xp, xp.log(c), 1.0 - c, gamma), xp.zeros_like(c))
-    return xp.sum(terms, axis=static["axis"]), ()
+    terms = _cfce_weights(xp, p, y, alpha, **static) * _focal_term(xp, xp.log(c), 1.0 - c, gamma)
+    return xp.sum(terms, axis=static["axis"]), ()  # eps > 0: log(c) is finite
 
 
 def _cfce_partials(xp: Any, arrays: tuple, res: tuple, *, gamma: float, eps: float, **static: Any) -> tuple:
@@ -504,7 +501,7 @@ def _cfce_partials(xp: Any, arrays: tuple, res: tuple, *, gamma: float, eps: flo
         xp, alpha, static["scale"], axis, p.ndim) * _focal_term(xp, logc, 1.0 - c, gamma), None
 
 
-_CFCE = Primitive("categorical_focal_crossentropy", _cfce_fwd, _cfce_partials, normalizer=_valid_normalizer,
+_CFCE = Primitive("categorical_focal", _cfce_fwd, _cfce_partials, normalizer=_valid_normalizer,
                   event_axis="axis")
 _PCE = Primitive("probability_cross_entropy", _cfce_fwd, _cfce_partials, normalizer=_valid_normalizer,
                  event_axis="axis")
@@ -516,12 +513,12 @@ def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, a
     be = resolve(fn, {"probs": probs, "labels": labels, "alpha": _number_or_none(alpha), "weight": weight})
     xp = be.xp
     axis, num, sample = _class_axis(fn, xp, "probs", probs, axis)
-    labels = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
+    labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, probs.dtype)
     return _run(fn, be, prim, (probs, labels, alpha), sample, weight, reduction, axis=axis,
                 ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0), scale=scale,
                 label_smoothing=_checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0),
-                eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, high_open=True))
+                eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True))
 
 
 def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ignore_index: int | None = -100,
@@ -553,7 +550,7 @@ def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ign
     label_smoothing : float, default 0.0
         ``ε_ls`` in ``[0, 1]`` (Keras ``CategoricalCrossentropy``).
     eps : float, default 1e-7
-        Clip bound, in ``[0, 0.5)``; Keras' ``keras.config.epsilon()``.
+        Clip bound, in ``(0, 0.5)``; Keras' ``keras.config.epsilon()``.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean"}
@@ -610,7 +607,7 @@ def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ign
                                    weight=weight, reduction=reduction)
 
 
-def categorical_focal_crossentropy(probs: Any, labels: Any, /, *, alpha: Any = 0.25, gamma: float = 2.0,
+def categorical_focal(probs: Any, labels: Any, /, *, alpha: Any = 0.25, gamma: float = 2.0,
                                    axis: int = -1, ignore_index: int | None = -100, label_smoothing: float = 0.0,
                                    eps: float = KERAS_EPSILON, weight: Any = None, reduction: str = "mean") -> Any:
     r"""Keras' categorical focal cross-entropy on predicted probabilities.
@@ -643,7 +640,7 @@ def categorical_focal_crossentropy(probs: Any, labels: Any, /, *, alpha: Any = 0
     label_smoothing : float, default 0.0
         ``ε_ls`` in ``[0, 1]``.
     eps : float, default 1e-7
-        Clip bound, in ``[0, 0.5)``; Keras' ``keras.config.epsilon()``.
+        Clip bound, in ``(0, 0.5)``; Keras' ``keras.config.epsilon()``.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean"}
@@ -669,13 +666,15 @@ def categorical_focal_crossentropy(probs: Any, labels: Any, /, *, alpha: Any = 0
     -----
     As in :func:`probability_cross_entropy`, the gradient is 0 outside the
     clip range and carries Keras' renormalisation term; since ``1 - p̄ >= eps``
-    it is finite for every ``γ >= 0``.  On logits use :func:`focal`, which
+    it is finite for every ``γ >= 0``.  Keras turns a list ``alpha`` into a
+    float32 tensor even for float64 inputs (a relative offset up to ~1e-8);
+    xploss keeps ``alpha`` in the input dtype.  On logits use :func:`focal`, which
     is stable; ``focal(..., eps=1e-7)`` reproduces Keras' clipped logits path.
 
     See Also
     --------
     keras.losses.CategoricalFocalCrossentropy : ``CategoricalFocalCrossentropy(alpha=a, gamma=g,
-        label_smoothing=ε)(onehot, probs)`` equals ``categorical_focal_crossentropy(probs, onehot,
+        label_smoothing=ε)(onehot, probs)`` equals ``categorical_focal(probs, onehot,
         alpha=a, gamma=g, label_smoothing=ε)``; with ``from_logits=True`` it equals
         ``focal(logits, onehot, alpha=a, gamma=g, label_smoothing=ε, eps=1e-7)``.
     focal : the stable loss on logits (``alpha=None`` by default).
@@ -684,14 +683,16 @@ def categorical_focal_crossentropy(probs: Any, labels: Any, /, *, alpha: Any = 0
     --------
     >>> import numpy as np, xploss
     >>> probs = np.array([[0.5, 0.25, 0.25]])
-    >>> float(xploss.categorical_focal_crossentropy(probs, np.array([0]))) == 0.25 * 0.25 * np.log(2)
-    True
-    >>> onehot = np.array([[0.0, 1.0], [0.0, 1.0]])  # Keras' docstring example, two classes
-    >>> np.round(xploss.categorical_focal_crossentropy(np.array([[0.1, 0.9], [0.8, 0.2]]), onehot,
-    ...          reduction="none"), 6).tolist()  # 0.25 · 0.1² · (-log 0.9), 0.25 · 0.8² · (-log 0.2)
-    [0.000263, 0.257517]
+    >>> round(float(xploss.categorical_focal(probs, np.array([0]))), 6)  # 0.25 · (1 - 0.5)^2 · log 2
+    0.043322
+    >>> onehot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # Keras' docstring example
+    >>> probs = np.array([[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]])
+    >>> np.round(xploss.categorical_focal(probs, onehot, reduction="none"), 6).tolist()
+    [0.000263, 0.675912]
+
+    (``0.25 · 0.1² · (-log 0.9)`` and ``0.25 · 0.95² · (-log 0.05)``.)
     """
-    return _keras_probability_loss("categorical_focal_crossentropy", _CFCE, probs, labels, alpha, gamma=gamma,
+    return _keras_probability_loss("categorical_focal", _CFCE, probs, labels, alpha, gamma=gamma,
                                    axis=axis, ignore_index=ignore_index, label_smoothing=label_smoothing,
                                    eps=eps, weight=weight, reduction=reduction)
 
@@ -791,7 +792,7 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
     be = resolve(fn, {"probs": probs, "labels": labels, "weight": weight})
     xp = be.xp
     axis, _, sample = _class_axis(fn, xp, "probs", probs, axis)
-    labels = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
+    labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
     return _run(fn, be, _GCE, (probs, labels), sample, weight, reduction, axis=axis, ignore_index=ignore_index,
                 q=_checks.number(fn, "q", q, low=0.0, high=1.0, low_open=True, high_open=True),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=1.0, high_open=True))
@@ -900,14 +901,14 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
     --------
     >>> import numpy as np, xploss
     >>> logits = np.log(np.array([[0.5, 0.25, 0.25]]))
-    >>> float(xploss.poly1_cross_entropy(logits, np.array([0]), epsilon=1.0)) == np.log(2) + 0.5
-    True
+    >>> round(float(xploss.poly1_cross_entropy(logits, np.array([0]), epsilon=1.0)), 6)  # log 2 + 0.5
+    1.193147
     """
     fn = "poly1_cross_entropy"
     be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
     xp = be.xp
     axis, _, sample = _class_axis(fn, xp, "logits", logits, axis)
-    labels = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
+    labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     prim = _POLY_INDEX if xp.isdtype(labels.dtype, "integral") else _POLY_PROB
     return _run(fn, be, prim, (logits, labels), sample, weight, reduction, axis=axis, ignore_index=ignore_index,
                 epsilon=_checks.number(fn, "epsilon", epsilon))
@@ -916,7 +917,8 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
 # -- KL divergence -------------------------------------------------------------------------
 
 def _kl_terms(xp: Any, lq: Any, t: Any, log_target: bool) -> tuple:
-    """``p (log p - log q)`` elementwise (0 where ``p = 0``), ``p``, ``log p`` and ``p != 0``."""
+    """``p (log p - log q)`` elementwise, ``p``, and ``log p - log q`` where ``p != 0`` (0 elsewhere,
+    also against ``log q = -inf``: double where)."""
     if log_target:
         p = xp.exp(t)
         nz = p != 0
@@ -924,7 +926,8 @@ def _kl_terms(xp: Any, lq: Any, t: Any, log_target: bool) -> tuple:
     else:
         p, nz = t, t != 0
         lp = xp.log(xp.where(nz, t, xp.ones_like(t)))
-    return xp.where(nz, p * (lp - lq), xp.zeros_like(lq)), p, lp, nz
+    log_ratio = _keep(xp, lp - xp.where(nz, lq, xp.zeros_like(lq)), nz)
+    return p * log_ratio, p, log_ratio
 
 
 def _kl_fwd(xp: Any, lq: Any, t: Any, *, axis: int | None, log_target: bool, scale: float) -> tuple:
@@ -936,11 +939,11 @@ def _kl_fwd(xp: Any, lq: Any, t: Any, *, axis: int | None, log_target: bool, sca
 def _kl_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int | None, log_target: bool, scale: float) -> tuple:
     """``-p`` for ``log q``; ``log p - log q + 1`` (times ``p`` for a log target), 0 where ``p = 0``."""
     lq, t = arrays
-    _, p, lp, nz = _kl_terms(xp, lq, t, log_target)
+    _, p, log_ratio = _kl_terms(xp, lq, t, log_target)
 
     def target() -> Any:
-        d = lp - lq + 1.0
-        return scale * _keep(xp, p * d if log_target else d, nz)
+        d = _keep(xp, log_ratio + 1.0, p != 0)
+        return scale * (p * d if log_target else d)
     return -scale * p, target
 
 
@@ -1014,10 +1017,10 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
     --------
     >>> import numpy as np, xploss
     >>> p, q = np.array([[0.5, 0.5, 0.0]]), np.array([[0.25, 0.25, 0.5]])
-    >>> float(xploss.kl_divergence(np.log(q), p)) == np.log(2)  # 2 · 0.5 · log(0.5 / 0.25)
-    True
-    >>> float(xploss.kl_divergence(np.log(q), p, axis=None)) == np.log(2) / 3  # torch 'mean'
-    True
+    >>> round(float(xploss.kl_divergence(np.log(q), p)), 6)  # 2 · 0.5 · log(0.5 / 0.25)
+    0.693147
+    >>> round(float(xploss.kl_divergence(np.log(q), p, axis=None)), 6)  # torch 'mean': log(2) / 3
+    0.231049
     """
     fn = "kl_divergence"
     be = resolve(fn, {"log_q": log_q, "target": target, "weight": weight})
@@ -1120,8 +1123,8 @@ def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps
     --------
     >>> import numpy as np, xploss
     >>> p, q = np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]])
-    >>> float(xploss.probability_kl_divergence(q, p)) == 0.5 * np.log(2) + 0.5 * np.log(2 / 3)
-    True
+    >>> round(float(xploss.probability_kl_divergence(q, p)), 6)  # 0.5 log(0.5/0.25) + 0.5 log(0.5/0.75)
+    0.143841
     """
     fn = "probability_kl_divergence"
     be = resolve(fn, {"probs": probs, "target": target, "weight": weight})
