@@ -151,13 +151,14 @@ class Case:
 
 # -- input generators (float64 NumPy; the runner casts to each dtype) -------------------------
 
-def _away(rng: np.random.Generator, shape: tuple, lo: float, hi: float, kinks: tuple = ()) -> np.ndarray:
-    """Uniform draws in ``[lo, hi]`` whose ``|x|`` stays ``GAP`` away from every kink."""
+def _away(rng: np.random.Generator, shape: tuple, lo: float, hi: float, kinks: tuple = (),
+          gap: float = GAP) -> np.ndarray:
+    """Uniform draws in ``[lo, hi]`` whose ``|x|`` stays ``gap`` away from every kink."""
     x = rng.uniform(lo, hi, shape)
     for _ in range(1000):
         bad = np.zeros(shape, bool)
         for k in kinks:
-            bad |= np.abs(np.abs(x) - k) < GAP
+            bad |= np.abs(np.abs(x) - k) < gap
         if not bad.any():
             return x
         x[bad] = rng.uniform(lo, hi, int(bad.sum()))

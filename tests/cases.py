@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 import xploss
+from conformance import cases as conformance_cases
 
 N, D, C = 4, 3, 3  # batch, features, classes: small on purpose
 GAP = 0.05  # minimum distance of any input from a kink of its loss
@@ -45,15 +46,7 @@ class Case:
 
 def _away(rng: np.random.Generator, shape: tuple, low: float, high: float, kinks: tuple = ()) -> np.ndarray:
     """Uniform draws in [low, high) at least GAP away from every kink (and from ±kink)."""
-    x = rng.uniform(low, high, size=shape)
-    for _ in range(1000):
-        bad = np.zeros(shape, bool)
-        for k in kinks:
-            bad |= np.abs(np.abs(x) - k) < GAP
-        if not bad.any():
-            return x
-        x[bad] = rng.uniform(low, high, size=int(bad.sum()))
-    raise RuntimeError("could not draw inputs away from the kinks")
+    return conformance_cases._away(rng, shape, low, high, kinks, gap=GAP)
 
 
 def residual_pair(*kinks: float, scale: float = 2.0) -> Callable:

@@ -32,6 +32,21 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[tuple[i
     return tuple(a % nargs for a in nums), single
 
 
+def built(cache: dict, build: Callable, bound: Any, arrays: tuple) -> tuple[Callable, list]:
+    """``build(bound, present)`` once per (bound, which arrays are given), and the given arrays."""
+    present = tuple(a is not None for a in arrays)
+    fn = cache.get((bound, present))
+    if fn is None:
+        fn = cache[(bound, present)] = build(bound, present)
+    return fn, [a for a in arrays if a is not None]
+
+
+def refill(present: tuple[bool, ...], arrays: Sequence) -> tuple:
+    """The inverse of dropping the ``None`` arrays: ``None`` back where ``present`` is False."""
+    it = iter(arrays)
+    return tuple(next(it) if p else None for p in present)
+
+
 def check_scalar_output(out: Any) -> None:
     if getattr(out, "ndim", 0) != 0:
         raise XplossError(

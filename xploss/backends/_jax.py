@@ -12,15 +12,14 @@ import jax
 import jax.numpy as jnp
 
 from .._errors import XplossTypeError, error
-from ._common import Backend, pack, wrap
+from ._common import Backend, built, pack, refill, wrap
 
 _CACHE: dict[Any, Callable] = {}
 
 
 def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     def full(arrays: tuple) -> tuple:
-        it = iter(arrays)
-        return tuple(next(it) if p else None for p in present)
+        return refill(present, arrays)
 
     if bound.prim.partials is not None:
         @jax.custom_jvp
@@ -68,12 +67,8 @@ class JaxBackend(Backend):
         return np.asarray(x)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
-        present = tuple(a is not None for a in arrays)
-        key = (bound, present)
-        fn = _CACHE.get(key)
-        if fn is None:
-            fn = _CACHE[key] = _build(bound, present)
-        return fn(*(a for a in arrays if a is not None))
+        fn, given = built(_CACHE, _build, bound, arrays)
+        return fn(*given)
 
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         from ._common import check_scalar_output, normalize_argnums

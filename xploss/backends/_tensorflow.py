@@ -13,15 +13,14 @@ import tensorflow as tf
 
 from .._errors import XplossTypeError, error
 from . import _tf_array_api as xp
-from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
+from ._common import Backend, built, check_scalar_output, normalize_argnums, pack, refill, wrap
 
 _CACHE: dict[Any, Callable] = {}
 
 
 def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     def full(arrays: Sequence) -> tuple:
-        it = iter(arrays)
-        return tuple(next(it) if p else None for p in present)
+        return refill(present, arrays)
 
     @tf.custom_gradient
     def f(*tensors: Any) -> Any:
@@ -50,13 +49,8 @@ class TensorFlowBackend(Backend):
         return None
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
-        present = tuple(a is not None for a in arrays)
-        key = (bound, present)
-        fn = _CACHE.get(key)
-        if fn is None:
-            fn = _CACHE[key] = _build(bound, present)
-        tensors = [tf.convert_to_tensor(a) if isinstance(a, tf.Variable) else a for a in arrays if a is not None]
-        return fn(*tensors)
+        fn, given = built(_CACHE, _build, bound, arrays)
+        return fn(*(tf.convert_to_tensor(a) if isinstance(a, tf.Variable) else a for a in given))
 
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         def inner(*args: Any, **kwargs: Any) -> Any:
