@@ -7,9 +7,14 @@ measured side by side in one process (``shared/PERFORMANCE.md`` §5.3): after a
 warm-up, xploss and the built-in run in interleaved pairs (AB, BA, AB, ...) and
 the cell reports the median of the per-pair ratios with a bootstrap 95 % CI.
 
-Built-ins: torch.nn.functional, optax (JAX), keras 3 on TensorFlow; NumPy has
-none, so its anchor is a hand-fused reference written below.  TensorFlow and
-keras have no triplet loss: its anchor is the same formula in plain tf ops.
+Built-ins: torch.nn.functional, optax (JAX), tf.nn or keras 3 on TensorFlow;
+NumPy has none, so its anchor is a hand-fused reference written below.
+TensorFlow and keras have no triplet loss: its anchor is the same formula in
+plain tf ops.
+
+``--suite classification`` runs the classification issue's cells instead:
+cross_entropy 4096x32000 and sigmoid_binary_cross_entropy on 10^7 elements,
+torch eager, jax.jit and TF XLA, then the peak-memory mode on both.
 
 Run ``python benchmarks/bench_losses.py --help``; see benchmarks/README.md.
 """
@@ -39,8 +44,8 @@ import xploss  # noqa: E402
 
 NOTES: list[str] = []  # fallbacks taken while measuring, printed under the table
 BACKENDS = ("numpy", "torch", "jax", "tensorflow")
-LOSSES = ("mse", "huber", "cross_entropy", "triplet_margin")
-SIZES = ("small", "large")
+LOSSES = ("mse", "huber", "cross_entropy", "triplet_margin")  # the default table; SPECS has more
+SIZES = ("small", "large", "xl")  # xl: PERFORMANCE.md §5.1's size L, only for the losses that define it
 EPS = 1e-6  # triplet's eps (torch's default)
 
 
@@ -49,26 +54,36 @@ EPS = 1e-6  # triplet's eps (torch's default)
 @dataclass(frozen=True)
 class Loss:
     shapes: dict[str, tuple[int, ...]]  # size -> shape of the (first) input
-    n_in: int  # float inputs: pred+target, anchor+positive+negative, or logits (+ int labels)
+    n_in: int  # float inputs: pred+target, anchor+positive+negative, or logits (+ labels, below)
     n_diff: int  # leading inputs differentiated in fwd+bwd
     fn: Callable[..., Any]  # xploss loss, positional arrays only
+    labels: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray] | None = None  # appended, not differentiated
+
+
+def _int_labels(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.integers(0, shape[-1], shape[:-1], dtype=np.int64)
+
+
+def _binary_labels(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
 
 
 SPECS = {
     "mse": Loss({"small": (256,), "large": (1_000_000,)}, 2, 1, xploss.mse),
     "huber": Loss({"small": (256,), "large": (1_000_000,)}, 2, 1, xploss.huber),
-    "cross_entropy": Loss({"small": (64, 4), "large": (4096, 1000)}, 1, 1, xploss.cross_entropy),
+    "cross_entropy": Loss({"small": (64, 4), "large": (4096, 1000), "xl": (4096, 32000)}, 1, 1,
+                          xploss.cross_entropy, _int_labels),
     "triplet_margin": Loss({"small": (16, 16), "large": (4096, 256)}, 3, 3, xploss.triplet_margin),
+    "sigmoid_bce": Loss({"small": (256,), "large": (1_000_000,), "xl": (10_000_000,)}, 1, 1,
+                        xploss.sigmoid_binary_cross_entropy, _binary_labels),
 }
 
 
-def make_inputs(loss: str, size: str, seed: int = 0) -> list[np.ndarray]:
+def make_inputs(loss: str, size: str, seed: int = 0, shape: tuple[int, ...] | None = None) -> list[np.ndarray]:
     spec, rng = SPECS[loss], np.random.default_rng(seed)
-    shape = spec.shapes[size]
+    shape = shape or spec.shapes[size]
     arrays = [rng.standard_normal(shape, dtype=np.float32) for _ in range(spec.n_in)]
-    if loss == "cross_entropy":
-        arrays.append(rng.integers(0, shape[-1], shape[:-1], dtype=np.int64))
-    return arrays
+    return arrays + ([spec.labels(rng, shape)] if spec.labels else [])
 
 
 # -- NumPy hand-fused references (value, and gradients of the first n_diff inputs) -----------
@@ -113,7 +128,20 @@ def _ref_triplet(a: np.ndarray, p: np.ndarray, n: np.ndarray, grad: bool) -> Any
     return v, (gp - gn, -gp, gn)
 
 
-NUMPY_REFS = {"mse": _ref_mse, "huber": _ref_huber, "cross_entropy": _ref_ce, "triplet_margin": _ref_triplet}
+def _ref_bce(z: np.ndarray, y: np.ndarray, grad: bool) -> Any:
+    e = np.exp(-np.abs(z))
+    v = (np.sum(np.maximum(z, 0.0)) - np.dot(z, y) + np.sum(np.log1p(e))) / z.size
+    if not grad:
+        return v
+    s = np.where(z >= 0, 1.0, e)  # sigmoid(z) = s / (1 + e), then (sigmoid - y) / n in place
+    s /= np.add(e, 1.0, out=e)
+    s -= y
+    s /= z.size
+    return v, (s,)
+
+
+NUMPY_REFS = {"mse": _ref_mse, "huber": _ref_huber, "cross_entropy": _ref_ce, "triplet_margin": _ref_triplet,
+              "sigmoid_bce": _ref_bce}
 
 
 # -- backends: conversion, built-ins, and the eager / jitted fwd and fwd+bwd runners ---------
@@ -153,6 +181,7 @@ class TorchBackend:
             "huber": ("F.huber_loss", F.huber_loss),
             "cross_entropy": ("F.cross_entropy", F.cross_entropy),
             "triplet_margin": ("F.triplet_margin_loss", F.triplet_margin_loss),
+            "sigmoid_bce": ("F.binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits),
         }
 
     def native(self, loss: str) -> tuple[str, Callable]:
@@ -214,6 +243,7 @@ class JaxBackend:
             "cross_entropy": ("optax.softmax_xent_int",
                               lambda z, y: jnp.mean(losses.softmax_cross_entropy_with_integer_labels(z, y))),
             "triplet_margin": ("optax.triplet_margin", lambda a, p, n: jnp.mean(losses.triplet_margin_loss(a, p, n))),
+            "sigmoid_bce": ("optax.sigmoid_bce", lambda z, y: jnp.mean(losses.sigmoid_binary_cross_entropy(z, y))),
         }
 
     def native(self, loss: str) -> tuple[str, Callable]:
@@ -251,9 +281,11 @@ class TensorFlowBackend:
         self.natives = {
             "mse": ("keras mean_squared_error", lambda p, t: kl.mean_squared_error(t, p)),
             "huber": ("keras huber", lambda p, t: kl.huber(t, p, delta=1.0)),
-            "cross_entropy": ("keras sparse_cat_xent", lambda z, y: tf.reduce_mean(
-                kl.sparse_categorical_crossentropy(y, z, from_logits=True))),
+            "cross_entropy": ("tf.nn.sparse_softmax_xent", lambda z, y: tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=z))),
             "triplet_margin": ("tf ops (no built-in)", triplet),
+            "sigmoid_bce": ("tf.nn.sigmoid_xent", lambda z, y: tf.reduce_mean(
+                tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z))),
         }
 
     def native(self, loss: str) -> tuple[str, Callable]:
@@ -342,6 +374,7 @@ TARGETS = {("large", "eager", "torch"): 1.0, ("large", "eager", "tensorflow"): 1
 
 
 def target(size: str, mode: str, backend: str) -> float:
+    size = "large" if size == "xl" else size
     return TARGETS.get((size, mode, backend), TARGETS.get((size, mode, None), math.inf))
 
 
@@ -387,7 +420,7 @@ def print_row(cells: list[str], widths: list[int]) -> None:
     print(" | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)), flush=True)
 
 
-WIDTHS = [14, 10, 5, 5, 9, 23, 23, 6, 17, 19, 17, 22]
+WIDTHS = [14, 10, 5, 5, 10, 23, 23, 6, 17, 19, 17, 22]
 
 
 def row_cells(r: dict) -> list[str]:
@@ -417,7 +450,7 @@ def set_threads(backends: list, n: int) -> None:
             be.tf.config.threading.set_intra_op_parallelism_threads(n)
 
 
-def environment(backends: list, args: argparse.Namespace) -> None:
+def environment(backends: list, args: argparse.Namespace, pairs: str) -> None:
     cpu = next((ln.split(":", 1)[1].strip() for ln in _read("/proc/cpuinfo").splitlines()
                 if ln.startswith("model name")), platform.processor())
     print("# xploss loss benchmark: time(xploss) / time(built-in), lower is better")
@@ -442,9 +475,10 @@ def environment(backends: list, args: argparse.Namespace) -> None:
     keys = ("THP_MEM_ALLOC_ENABLE", "XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     env = {k: v for k, v in os.environ.items() if k in keys or k.startswith("MALLOC_")}
     print(f"# THP: {_read('/sys/kernel/mm/transparent_hugepage/enabled')}  env: {env or '{}'}")
-    print(f"# protocol: {args.pairs} interleaved pairs per cell after 1 compile + 2 warm-up calls, "
+    print(f"# protocol: {pairs} interleaved pairs per cell after 1 compile + 2 warm-up calls, "
           f"~{args.sample_ms:g} ms per sample; ratio = median of per-pair ratios, bootstrap 95% CI; "
-          "'!' = above target; fwd+bwd differentiates the prediction/logits (triplet: all three inputs)")
+          "'!' = above target; fwd+bwd differentiates the prediction/logits (triplet: all three inputs)"
+          + (f"; threads pinned by --threads {args.threads}" if args.threads else ""))
     print(f"# load average: {_read('/proc/loadavg')}")
     print(flush=True)
 
@@ -456,44 +490,43 @@ def _status(key: str) -> int:
     return int(line.split()[1]) * 1024
 
 
-def memory_child(impl: str, kind: str, rows: int, classes: int) -> None:
-    import torch
-    import torch.nn.functional as F
-
-    f = xploss.cross_entropy if impl == "xploss" else F.cross_entropy
-    rng = np.random.default_rng(0)
-    z = torch.from_numpy(rng.standard_normal((rows, classes), dtype=np.float32)).requires_grad_(kind == "fwdbwd")
-    y = torch.from_numpy(rng.integers(0, classes, rows))
-
-    def call() -> Any:
-        if kind == "fwd":
-            with torch.no_grad():
-                return f(z, y)
-        return torch.autograd.grad(f(z, y), z)
-
-    call()  # warm-up, then free everything it made
+def memory_child(impl: str, kind: str, loss: str, shape: str) -> None:
+    be, spec = TorchBackend(), SPECS[loss]
+    f = spec.fn if impl == "xploss" else be.native(loss)[1]
+    n_diff = spec.n_diff if kind == "fwdbwd" else 0
+    call = be.fwd(f, False) if kind == "fwd" else be.fwdbwd(f, False, n_diff)
+    args = be.convert(make_inputs(loss, "", shape=_shape(shape)), n_diff)
+    call(*args)  # warm-up, then free everything it made (autograd.grad leaves no .grad behind)
     gc.collect()
     before = _status("VmRSS:")
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
-    kept = call()  # noqa: F841 - the result (gradient) stays alive until the peak is read
+    kept = call(*args)  # noqa: F841 - the result (gradient) stays alive until the peak is read
     print(_status("VmHWM:") - before)
 
 
-def memory_mode(shape: str) -> None:
-    rows, classes = map(int, shape.split("x"))
-    size = rows * classes * 4
-    print(f"# peak extra RSS of one torch eager cross_entropy call, {rows}x{classes} float32 logits "
-          f"({size / 2**20:.0f} MiB), fresh subprocess each, as a multiple of the logits size")
+def _shape(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in text.split("x"))
+
+
+def memory_mode(cells: list[tuple[str, str]]) -> None:
+    """Peak extra RSS of one torch eager call per (loss, shape "RxC"), xploss vs the built-in (§5.4)."""
+    print("# peak extra RSS of one torch eager call (VmHWM after /proc/self/clear_refs - VmRSS before), "
+          "fresh subprocess each, float32, as a multiple of the first input's size; the gradient alone is 1.00x")
     print(f"# THP: {_read('/sys/kernel/mm/transparent_hugepage/enabled')}  "
-          f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}")
-    for kind in ("fwd", "fwdbwd"):
-        res = {}
-        for impl in ("xploss", "native"):
-            cmd = [sys.executable, __file__, "--memory-child", impl, kind, str(rows), str(classes)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
-            res[impl] = int(out[-1]) / size
-        print(f"{kind:7s} xploss {res['xploss']:.2f}x   F.cross_entropy {res['native']:.2f}x", flush=True)
+          f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}  "
+          "targets (PERFORMANCE.md §5.6): xploss fwd+bwd <= 1.0x, fwd <= 0.05x")
+    be = TorchBackend()
+    for loss, shape in cells:
+        size, native = math.prod(_shape(shape)) * 4, be.native(loss)[0]
+        for kind in ("fwd", "fwdbwd"):
+            res = {}
+            for impl in ("xploss", "native"):
+                cmd = [sys.executable, __file__, "--memory-child", impl, kind, loss, shape]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+                res[impl] = int(out[-1]) / size
+            print(f"{loss:14s} {shape:12s} {kind:7s} xploss {res['xploss']:.2f}x   {native} {res['native']:.2f}x",
+                  flush=True)
 
 
 # -- profile mode: where torch eager spends the time ----------------------------------------------
@@ -503,7 +536,7 @@ def profile_mode(losses: list[str], sizes: list[str], rows: int = 12) -> None:
 
     be = TorchBackend()
     for loss in losses:
-        for size in sizes:
+        for size in (s for s in sizes if s in SPECS[loss].shapes):
             arrays, spec = make_inputs(loss, size), SPECS[loss]
             for name, f in (("xploss", spec.fn), be.native(loss)):
                 run, args = be.fwdbwd(f, False, spec.n_diff), be.convert(arrays, spec.n_diff)
@@ -514,9 +547,23 @@ def profile_mode(losses: list[str], sizes: list[str], rows: int = 12) -> None:
                 print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows))
 
 
-# -- main ---------------------------------------------------------------------------------------------
+# -- suites ---------------------------------------------------------------------------------------------
 
-def _names(raw: str, known: tuple[str, ...], what: str) -> list[str]:
+# --suite classification: the classification issue's "Speed and memory" cells, size L of PERFORMANCE.md §5.1
+# (cross_entropy 4096x32000 = 500 MiB of logits, sigmoid_bce 10^7); 7 pairs (the §5.3 minimum) for the heavy CE cells.
+SUITES = {
+    "classification": {
+        "cells": [(backend, mode, loss, "xl", pairs)
+                  for loss, pairs in (("cross_entropy", 7), ("sigmoid_bce", 15))
+                  for backend, mode in (("torch", "eager"), ("jax", "jit"), ("tensorflow", "jit"))],
+        "memory": [("cross_entropy", "4096x32000"), ("sigmoid_bce", "10000000")],
+    },
+}
+
+
+def _names(raw: str | None, known: tuple[str, ...], what: str, default: tuple[str, ...] | None = None) -> list[str]:
+    if raw is None:
+        return list(known if default is None else default)
     names = [n.strip() for n in raw.split(",") if n.strip()]
     bad = [n for n in names if n not in known]
     if bad:
@@ -524,15 +571,37 @@ def _names(raw: str, known: tuple[str, ...], what: str) -> list[str]:
     return names
 
 
+def _main_table(args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+    """--losses, --sizes and --modes of the main table (default: LOSSES at small and large, both modes)."""
+    return (_names(args.losses, tuple(SPECS), "losses", LOSSES), _names(args.sizes, SIZES, "sizes", SIZES[:2]),
+            _names(args.modes, ("eager", "jit"), "modes"))
+
+
+def plan(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str, int]], list[tuple[str, str]]]:
+    """The timed cells (backend, mode, loss, size, pairs) and the memory cells (loss, shape) to run."""
+    backends = _names(args.backends, BACKENDS, "backends")
+    if args.suite:
+        losses = _names(args.losses, tuple(SPECS), "losses")
+        suite = SUITES[args.suite]
+        cells = [(b, m, loss, size, args.pairs or p) for b, m, loss, size, p in suite["cells"]
+                 if b in backends and loss in losses]
+        return cells, [c for c in suite["memory"] if "torch" in backends and c[0] in losses]
+    losses, sizes, modes = _main_table(args)
+    cells = [(b, m, loss, size, args.pairs) for b in backends for m in modes
+             if m in BACKEND_CLASSES[b].modes for size in sizes for loss in losses if size in SPECS[loss].shapes]
+    return cells, []
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", choices=tuple(SUITES), help="a fixed set of cells (see README), then its memory cells")
     ap.add_argument("--quick", action="store_true", help="few pairs and short samples (smoke run)")
-    ap.add_argument("--backends", default=",".join(BACKENDS), help="comma list of " + ", ".join(BACKENDS))
-    ap.add_argument("--losses", default=",".join(LOSSES), help="comma list of " + ", ".join(LOSSES))
-    ap.add_argument("--sizes", default=",".join(SIZES), help="comma list of small, large")
+    ap.add_argument("--backends", help="comma list of " + ", ".join(BACKENDS) + " (default: all)")
+    ap.add_argument("--losses", help="comma list of " + ", ".join(SPECS) + " (default: all but sigmoid_bce)")
+    ap.add_argument("--sizes", help="comma list of small, large, xl (default: small,large)")
     ap.add_argument("--modes", default="eager,jit", help="comma list of eager, jit")
-    ap.add_argument("--pairs", type=int, help="interleaved pairs per cell (default 15, --quick 5)")
+    ap.add_argument("--pairs", type=int, help="interleaved pairs per cell (default 15, --quick 5; suites: per cell)")
     ap.add_argument("--sample-ms", type=float, help="time per timed sample (default 20, --quick 3)")
     ap.add_argument("--threads", type=int, help="torch and TF intra-op threads (default: the libraries' own)")
     ap.add_argument("--memory", action="store_true", help="peak-RSS mode: torch eager CE, fresh subprocesses")
@@ -541,34 +610,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
-        impl, kind, rows, classes = args.memory_child
-        return memory_child(impl, kind, int(rows), int(classes))
+        return memory_child(*args.memory_child)
     if args.memory:
-        return memory_mode(args.memory_shape)
+        return memory_mode([("cross_entropy", args.memory_shape)])
     if args.profile:
-        return profile_mode(_names(args.losses, LOSSES, "losses"), _names(args.sizes, SIZES, "sizes"))
-    args.pairs = args.pairs or (5 if args.quick else 15)
+        return profile_mode(*_main_table(args)[:2])
+    if not args.suite:
+        args.pairs = args.pairs or (5 if args.quick else 15)
     args.sample_ms = args.sample_ms or (3.0 if args.quick else 20.0)
-    losses = _names(args.losses, LOSSES, "losses")
-    sizes = _names(args.sizes, SIZES, "sizes")
-    modes = _names(args.modes, ("eager", "jit"), "modes")
-    backends = [BACKEND_CLASSES[n]() for n in _names(args.backends, BACKENDS, "backends")]
+    cells, memory_cells = plan(args)
+    backends = {n: BACKEND_CLASSES[n]() for n in dict.fromkeys(c[0] for c in cells)}
     if args.threads:
-        set_threads(backends, args.threads)
-    environment(backends, args)
+        set_threads(list(backends.values()), args.threads)
+    environment(list(backends.values()), args, str(args.pairs or "per-cell (" + ", ".join(
+        sorted({f"{c[2]} {c[4]}" for c in cells})) + ")"))
     print_row(list(COLUMNS), WIDTHS)
     print("-" * (sum(WIDTHS) + 3 * len(WIDTHS)))
     t0, errors = time.perf_counter(), []
-    for be in backends:
-        for mode in (m for m in modes if m in be.modes):
-            for size in sizes:
-                for loss in losses:
-                    r = run_cell(be, loss, mode, size, args.pairs, args.sample_ms / 1e3)
-                    print_row(row_cells(r), WIDTHS)
-                    errors += [f"# ERROR {loss} {be.name} {mode} {size} {k}: {r[k]}" for k in ("fwd", "fwdbwd")
-                               if isinstance(r[k], str)]
+    for name, mode, loss, size, pairs in cells:
+        r = run_cell(backends[name], loss, mode, size, pairs, args.sample_ms / 1e3)
+        print_row(row_cells(r), WIDTHS)
+        errors += [f"# ERROR {loss} {name} {mode} {size} {k}: {r[k]}" for k in ("fwd", "fwdbwd")
+                   if isinstance(r[k], str)]
     notes = [f"# * {n}" for n in dict.fromkeys(NOTES)]
-    print("\n".join(["", *notes, *errors, f"# total {time.perf_counter() - t0:.0f} s"]))
+    print("\n".join(["", *notes, *errors, f"# timing {time.perf_counter() - t0:.0f} s"]), flush=True)
+    if memory_cells:
+        print()
+        memory_mode(memory_cells)
+        print(f"# total {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["logsumexp", "take_along_axis", "softmax_scaled", "subtract_at"]
+__all__ = ["logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce"]
 
 
 def _fast(xp: Any, name: str) -> Any:
@@ -55,3 +55,23 @@ def subtract_at(xp: Any, g: Any, idx: Any, values: Any, axis: int) -> Any:
     hit = classes == xp.expand_dims(idx, axis=axis)
     vals = xp.expand_dims(values, axis=axis)
     return g - xp.where(hit, vals, xp.zeros_like(vals))
+
+
+def sigmoid(xp: Any, z: Any) -> Any:
+    """``σ(z)`` from ``e = exp(-|z|)``: no overflow, exact 0 and 1 at the extremes."""
+    fast = _fast(xp, "sigmoid")
+    if fast is not None:
+        return fast(z)
+    e = xp.exp(-xp.abs(z))
+    big = 1.0 / (1.0 + e)
+    return xp.where(z >= 0, big, e * big)
+
+
+def sigmoid_bce(xp: Any, z: Any, t: Any) -> Any:
+    """``softplus(z) - t z`` as ``|z| w + log1p(exp(-|z|))``, ``w = 1 - t`` for ``z >= 0``
+    else ``t``: no overflow and no cancellation for any logit."""
+    fast = _fast(xp, "sigmoid_bce")
+    if fast is not None:
+        return fast(z, t)
+    w = xp.where(z >= 0, 1.0 - t, t)
+    return xp.abs(z) * w + xp.log1p(xp.exp(-xp.abs(z)))

@@ -86,6 +86,10 @@ def _sign(x: Any, /) -> Any:
     return torch.sign(x) if x.is_floating_point() else compat.sign(x)  # sign(NaN) = 0 as torch's own losses
 
 
+def _sigmoid_bce(z: Any, t: Any) -> Any:
+    return torch.nn.functional.binary_cross_entropy_with_logits(z, t, reduction="none")
+
+
 def _namespace() -> types.ModuleType:
     """array-api-compat's torch namespace plus native fast paths for xploss._ops."""
     ns = types.ModuleType("xploss.backends.torch_namespace", compat.__doc__)
@@ -97,6 +101,8 @@ def _namespace() -> types.ModuleType:
         "take_along_axis": _take_along_axis,
         "softmax_scaled": _softmax_scaled,
         "subtract_at": _subtract_at,
+        "sigmoid": torch.sigmoid,
+        "sigmoid_bce": _sigmoid_bce,
     }
     return ns
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _checks
+from .. import _checks, _ops
 from .._define import Primitive, apply
 from .._namespace import resolve
 
@@ -43,6 +43,12 @@ def _logit_terms(xp: Any, z: Any) -> tuple[Any, Any, Any, Any]:
     l1e = xp.log1p(e)
     big = 1.0 / (1.0 + e)
     return e, l1e, big, xp.where(z >= 0, big, e * big)
+
+
+def _softplus_terms(xp: Any, z: Any) -> tuple[Any, Any]:
+    """``e = exp(-|z|)`` and ``log1p(e)`` (what the values need)."""
+    e = xp.exp(-xp.abs(z))
+    return e, xp.log1p(e)
 
 
 def _sigmoid_bce(xp: Any, z: Any, t: Any, e: Any, l1e: Any) -> tuple[Any, Any]:
@@ -314,20 +320,19 @@ def binary_focal(probs: Any, labels: Any, /, *, alpha: float | None = 0.25, gamm
 
 def _sbce_fwd(xp: Any, z: Any, y: Any, pw: Any, *, label_smoothing: float) -> tuple:
     t = _smooth(y, label_smoothing)
-    e, l1e, _, _ = _logit_terms(xp, z)
-    loss, _ = _sigmoid_bce(xp, z, t, e, l1e)
+    loss = _ops.sigmoid_bce(xp, z, t)
     if pw is not None:  # torch: (1 + (pw - 1) t) softplus(-z) + (1 - t) z
-        loss = loss + (pw - 1.0) * t * (xp.maximum(-z, 0.0) + l1e)
+        loss = loss + (pw - 1.0) * t * (xp.maximum(-z, 0.0) + _softplus_terms(xp, z)[1])
     return loss, ()
 
 
 def _sbce_partials(xp: Any, arrays: tuple, res: tuple, *, label_smoothing: float) -> tuple:
     z, y, pw = arrays
     t = _smooth(y, label_smoothing)
-    e, l1e, _, sig = _logit_terms(xp, z)
+    sig = _ops.sigmoid(xp, z)
     if pw is None:
         return sig - t, lambda: -z * (1.0 - label_smoothing), None
-    sp_neg = xp.maximum(-z, 0.0) + l1e
+    sp_neg = xp.maximum(-z, 0.0) + _softplus_terms(xp, z)[1]
     dz = (pw * t + 1.0 - t) * sig - pw * t
     return dz, lambda: ((pw - 1.0) * sp_neg - z) * (1.0 - label_smoothing), lambda: t * sp_neg
 
@@ -549,7 +554,7 @@ def _soft_margin_fwd(xp: Any, z: Any, y: Any) -> tuple:
 def _soft_margin_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     z, y = arrays
     v = y * z
-    _, _, _, sig = _logit_terms(xp, -v)  # σ(-y z)
+    sig = _ops.sigmoid(xp, -v)  # σ(-y z)
     return -y * sig, lambda: -z * sig
 
 
@@ -607,8 +612,7 @@ def soft_margin(logits: Any, labels: Any, /, *, weight: Any = None, reduction: s
 
 
 def _mlsm_fwd(xp: Any, z: Any, y: Any, cw: Any) -> tuple:
-    e, l1e, _, _ = _logit_terms(xp, z)
-    bce, _ = _sigmoid_bce(xp, z, y, e, l1e)
+    bce = _ops.sigmoid_bce(xp, z, y)
     if cw is not None:
         bce = cw * bce
     return xp.mean(bce, axis=-1), ()
@@ -617,7 +621,7 @@ def _mlsm_fwd(xp: Any, z: Any, y: Any, cw: Any) -> tuple:
 def _mlsm_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     z, y, cw = arrays
     scale = 1.0 / z.shape[-1] if cw is None else cw / z.shape[-1]
-    sig = _logit_terms(xp, z)[3]
+    sig = _ops.sigmoid(xp, z)
     return scale * (sig - y), lambda: -scale * z, None
 
 
