@@ -112,7 +112,7 @@ class Bound:
             w = _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
         # the per-sample loss is kept only for the weight's gradient
-        return out, (*res, None if w is None else loss, den)
+        return out, (*res, None if w is None else loss, den, valid, norm)
 
     def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:
         if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean"):
@@ -129,13 +129,12 @@ class Bound:
 
     def _vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None) -> tuple:
         *xs, w = arrays
-        *pres, loss, den = res
+        *pres, loss, den, valid, norm = res
         needs = needs or (True,) * len(arrays)
-        valid, norm = self._normalizer(xp, xs)
         wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         g_loss, g_w = _reduce.vjp(xp, g, loss, wb, den, valid, norm, self.reduction, bool(needs[-1]))
         if any(needs[:-1]):
-            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), loss, g_loss, needs[:-1])
+            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), g_loss, needs[:-1])
         else:
             cts = (None,) * len(xs)
         ct_w = None
@@ -143,7 +142,7 @@ class Bound:
             ct_w = xp.reshape(_reduce.unbroadcast(xp, g_w, tuple(wb.shape)), tuple(w.shape))
         return (*cts, ct_w)
 
-    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, loss: Any, g_loss: Any, needs: tuple) -> tuple:
+    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, g_loss: Any, needs: tuple) -> tuple:
         if self.prim.vjp is not None:
             return self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
         parts = self.prim.partials(xp, xs, pres, **self.kwargs)
@@ -153,13 +152,13 @@ class Bound:
                 out.append(None)
                 continue
             p = p() if callable(p) else p
-            ct = self._expand(xp, g_loss, loss, p) * p
+            ct = self._expand(xp, g_loss, p) * p
             if self.prim.align_leading and 0 < x.ndim < ct.ndim:
                 ct = xp.sum(ct, axis=tuple(range(x.ndim, ct.ndim)))
             out.append(_reduce.unbroadcast(xp, ct, tuple(x.shape)))
         return tuple(out)
 
-    def _expand(self, xp: Any, g: Any, loss: Any, p: Any) -> Any:
+    def _expand(self, xp: Any, g: Any, p: Any) -> Any:
         """Give a per-sample cotangent the event axis of a partial."""
         if g.ndim == 0 or g.ndim >= p.ndim or self.prim.event_axis is None:
             return g

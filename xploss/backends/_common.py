@@ -12,12 +12,12 @@ __all__ = ["Backend", "normalize_argnums", "check_scalar_output"]
 class Backend:
     """What every adapter shares (see ``xploss.backends``)."""
 
-    def host(self, x: Any) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    name: str
+    xp: Any
 
-    def is_concrete(self, x: Any) -> bool:
-        """Whether ``x``'s values are known now (see :meth:`host`)."""
-        return self.host(x) is not None
+    def host(self, x: Any) -> Any:  # pragma: no cover - every adapter overrides it
+        """The values of ``x`` as a NumPy array when known now (eager or a closed-over constant), else None."""
+        raise NotImplementedError
 
 
 def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[tuple[int, ...], bool]:
