@@ -10,8 +10,9 @@ unreduced loss, written from the definitions in ``CATALOGUE.md`` and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -9,10 +9,10 @@ from its kink, so that finite differences are meaningful.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-from cases import GAP, N, Case, _huge_logits, _samples
+from cases import GAP, Case, N, _huge_logits, _samples
 
 import xploss
 

@@ -12,7 +12,6 @@ import importlib
 import os
 from typing import Any
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

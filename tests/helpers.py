@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from conftest import Backend
 
 # Tolerances keyed by dtype (relative to max(|expected|, 1)), per DESIGN.md.
@@ -89,7 +88,7 @@ class native_autodiff:  # noqa: N801 - used as a context manager
         self.impl = backend_for(b.value)
         self.saved = None
 
-    def __enter__(self) -> "native_autodiff":
+    def __enter__(self) -> native_autodiff:
         impl = self.impl
         self.saved = impl.apply
         impl.apply = lambda bound, arrays: bound.forward(impl.xp, *arrays)[0]

@@ -7,10 +7,10 @@ import re
 
 import numpy as np
 import pytest
+from conftest import Backend
 from helpers import RTOL, assert_close, to_backend, to_numpy
 
 import xploss
-from conftest import Backend
 from xploss import XplossError, XplossTypeError
 
 rng = np.random.default_rng(20240611)

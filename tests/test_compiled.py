@@ -12,10 +12,10 @@ import functools
 
 import numpy as np
 import pytest
+from conftest import Backend
 from helpers import assert_close, to_backend
 
 import xploss
-from conftest import Backend
 
 rng = np.random.default_rng(7)
 P, Y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))

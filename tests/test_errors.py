@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
+from conftest import Backend
 from helpers import to_backend
 
 import xploss
-from conftest import Backend
 from xploss import XplossError, XplossTypeError
 
 XPLOSS_DIR = os.path.dirname(xploss.__file__)

@@ -29,7 +29,7 @@ def _losses() -> dict[str, object]:
 def _unique_losses() -> list[tuple[str, object]]:
     """One (canonical name, function) per loss function object (aliases collapsed)."""
     seen = {}
-    for name, fn in _losses().items():
+    for fn in _losses().values():
         seen.setdefault(id(fn), (fn.__name__, fn))
     return sorted(seen.values(), key=lambda t: t[0])
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import xploss
 from conftest import Backend
 from helpers import assert_close, to_backend
+
+import xploss
 
 # (id, loss, inputs, options, argnum, expected gradient) — inputs exactly at the kink.
 KINKS = [

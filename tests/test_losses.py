@@ -108,7 +108,7 @@ def grad_inputs(case: Case, weighted: bool) -> tuple[tuple, dict, Any]:
     return args, opts, w if weighted else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fd_grads(case_id: str, reduction: str, weighted: bool) -> tuple[float, list[np.ndarray]]:
     """Reference value and 4-point central differences of the reference reduction (float64)."""
     case = BY_ID[case_id]

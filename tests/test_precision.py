@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import xploss
 from conftest import BACKENDS, Backend, _load
 from helpers import to_backend, to_numpy
+
+import xploss
 
 LOW = {  # backend -> 16-bit dtype names it supports
     Backend.NUMPY: ("float16",),

@@ -4,8 +4,20 @@ gradients, on NumPy, PyTorch, JAX and TensorFlow."""
 from ._errors import XplossError, XplossTypeError
 from ._grad import value_and_grad
 from ._namespace import array_namespace
+from .losses._binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    binary_focal,
+    hinge,
+    multilabel_soft_margin,
+    sigmoid_binary_cross_entropy,
+    sigmoid_focal,
+    soft_margin,
+    squared_hinge,
+)
 from .losses._classification import cross_entropy
 from .losses._embedding import triplet_margin
+from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._regression import (
     gaussian_nll,
     huber,
@@ -27,22 +39,6 @@ from .losses._regression import (
     quantile,
     smooth_l1,
 )
-
-# -- binary family (xploss/losses/_binary.py) --
-from .losses._binary import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    binary_focal,
-    hinge,
-    multilabel_soft_margin,
-    sigmoid_binary_cross_entropy,
-    sigmoid_focal,
-    soft_margin,
-    squared_hinge,
-)
-# -- margin family (xploss/losses/_margin.py) --
-from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
-# -- softmax family (xploss/losses/_softmax.py) --
 from .losses._softmax import (
     categorical_focal,
     categorical_generalized_cross_entropy,
@@ -82,7 +78,7 @@ __all__ = [
     "smooth_l1",
     "triplet_margin",
     "value_and_grad",
-    # -- binary family --
+    # classification: binary, margin, softmax families
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "binary_focal",
@@ -92,12 +88,10 @@ __all__ = [
     "sigmoid_focal",
     "soft_margin",
     "squared_hinge",
-    # -- margin family --
     "categorical_hinge",
     "multi_margin",
     "multilabel_margin",
     "zero_one",
-    # -- softmax family --
     "categorical_focal",
     "categorical_generalized_cross_entropy",
     "focal",

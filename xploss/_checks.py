@@ -14,6 +14,7 @@ from ._errors import XplossError, XplossTypeError, error
 from ._reduce import REDUCTIONS
 
 __all__ = [
+    "XplossError", "XplossTypeError", "error",  # re-exported for the loss modules
     "shape_of", "reduction", "floating", "same_shape", "number", "weight", "labels_in_range",
     "target_like",
 ]
@@ -147,5 +148,3 @@ def require(cond: bool, fn: str, arg: str, expected: str, received: object) -> N
     if not cond:
         raise error(fn, arg, expected, received)
 
-
-XplossError, XplossTypeError  # re-exported names used by losses

@@ -26,8 +26,9 @@ bound call is always the optional per-sample ``weight``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import _reduce
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._errors import XplossTypeError, error
-from ._namespace import backend_of, backend_for
+from ._namespace import backend_for, backend_of
 
 __all__ = ["value_and_grad"]
 

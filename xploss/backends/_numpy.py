@@ -10,7 +10,8 @@ any other arithmetic on the result is not on the tape and is reported.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .._errors import XplossError, XplossTypeError, error
 from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap

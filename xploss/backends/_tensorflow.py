@@ -7,7 +7,8 @@ function uses stay differentiable and second-order gradients are exact.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import tensorflow as tf
 

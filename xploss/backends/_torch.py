@@ -8,9 +8,9 @@ recomputed from the saved inputs so that second-order gradients are exact.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
-
 import types
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import array_api_compat.torch as compat
 import torch
