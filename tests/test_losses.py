@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from cases import BY_ID, CASES, Case
-from conftest import Backend
+from conftest import Backend, _load
 from helpers import assert_close, native_autodiff, to_backend, to_numpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -296,3 +296,39 @@ def test_quantile_at_half_is_half_mae(pair: np.ndarray) -> None:
                  dtype="float64")
     assert_close(vq, 0.5 * va, dtype="float64")
     assert_close(gq, 0.5 * ga, dtype="float64")
+
+
+# -- 6. compiled modes: every loss under jax.jit and tf.function(jit_compile=True) ----------
+
+ONE_PER_LOSS = list({c.fn: c for c in reversed(CASES)}.values())  # the first case of each function
+
+
+def _compiled_matches_eager(case: Case, b: Backend, compile_fn: Any) -> None:
+    """Traced labels take the masked path, closed-over options stay static: same numbers as eager."""
+    reduction, weighted = grad_combos(case)[-1]
+    args, opts, w = grad_inputs(case, weighted)
+    value, grads = xploss_grad(case, b, "float64", args, opts, w, reduction)
+    kw = {k: _to(b, v, "float64") for k, v in opts.items()}
+    xs = tuple(_to(b, a, "float64") for a in args) + ((_to(b, w, "float64"),) if w is not None else ())
+
+    def f(*a: Any) -> Any:
+        extra = {"weight": a[-1]} if w is not None else {}
+        return case.fn(*(a[:-1] if w is not None else a), reduction=reduction, **extra, **kw)
+
+    c_value, c_grads = compile_fn(xploss.value_and_grad(f, argnums=argnums(case, args, w)))(*xs)
+    assert_close(c_value, to_numpy(value), dtype="float64", b=b, what=f"{case.id} compiled value")
+    for k, g, e in zip(grad_names(case, weighted), c_grads, grads):
+        assert_close(g, to_numpy(e), dtype="float64", b=b, what=f"{case.id} compiled d/d({k})")
+
+
+@for_cases(ONE_PER_LOSS)
+def test_jax_jit_matches_eager(case: Case) -> None:
+    jax = _load(Backend.JAX)
+    _compiled_matches_eager(case, Backend.JAX, jax.jit)
+
+
+@pytest.mark.slow
+@for_cases(ONE_PER_LOSS)
+def test_tf_function_xla_matches_eager(case: Case) -> None:
+    tf = _load(Backend.TENSORFLOW)
+    _compiled_matches_eager(case, Backend.TENSORFLOW, lambda fn: tf.function(fn, jit_compile=True))
