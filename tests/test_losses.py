@@ -303,8 +303,11 @@ def test_quantile_at_half_is_half_mae(pair: np.ndarray) -> None:
 ONE_PER_LOSS = list({c.fn: c for c in reversed(CASES)}.values())  # the first case of each function
 
 
-def _compiled_matches_eager(case: Case, b: Backend, compile_fn: Any) -> None:
-    """Traced labels take the masked path, closed-over options stay static: same numbers as eager."""
+def _compiled_matches_eager(case: Case, b: Backend, compiled: Any) -> None:
+    """Traced labels take the masked path, closed-over options stay static: same numbers as eager.
+
+    ``compiled(f, argnums)`` returns the compiled ``(value, grads)`` function of the loss ``f``.
+    """
     reduction, weighted = grad_combos(case)[-1]
     args, opts, w = grad_inputs(case, weighted)
     value, grads = xploss_grad(case, b, "float64", args, opts, w, reduction)
@@ -315,7 +318,7 @@ def _compiled_matches_eager(case: Case, b: Backend, compile_fn: Any) -> None:
         extra = {"weight": a[-1]} if w is not None else {}
         return case.fn(*(a[:-1] if w is not None else a), reduction=reduction, **extra, **kw)
 
-    c_value, c_grads = compile_fn(xploss.value_and_grad(f, argnums=argnums(case, args, w)))(*xs)
+    c_value, c_grads = compiled(f, argnums(case, args, w))(*xs)
     assert_close(c_value, to_numpy(value), dtype="float64", b=b, what=f"{case.id} compiled value")
     for k, g, e in zip(grad_names(case, weighted), c_grads, grads):
         assert_close(g, to_numpy(e), dtype="float64", b=b, what=f"{case.id} compiled d/d({k})")
@@ -324,11 +327,22 @@ def _compiled_matches_eager(case: Case, b: Backend, compile_fn: Any) -> None:
 @for_cases(ONE_PER_LOSS)
 def test_jax_jit_matches_eager(case: Case) -> None:
     jax = _load(Backend.JAX)
-    _compiled_matches_eager(case, Backend.JAX, jax.jit)
+    _compiled_matches_eager(case, Backend.JAX, lambda f, nums: jax.jit(xploss.value_and_grad(f, nums)))
 
 
 @pytest.mark.slow
 @for_cases(ONE_PER_LOSS)
 def test_tf_function_xla_matches_eager(case: Case) -> None:
     tf = _load(Backend.TENSORFLOW)
-    _compiled_matches_eager(case, Backend.TENSORFLOW, lambda fn: tf.function(fn, jit_compile=True))
+    _compiled_matches_eager(case, Backend.TENSORFLOW,
+                            lambda f, nums: tf.function(xploss.value_and_grad(f, nums), jit_compile=True))
+
+
+@pytest.mark.slow
+@for_cases(ONE_PER_LOSS)
+def test_torch_compile_fullgraph_matches_eager(case: Case) -> None:
+    """Dynamo traces every loss without a graph break (backend="eager": tracing only, fast)."""
+    torch = _load(Backend.TORCH)
+    torch._dynamo.reset()
+    _compiled_matches_eager(case, Backend.TORCH, lambda f, nums: xploss.value_and_grad(
+        torch.compile(f, backend="eager", fullgraph=True), nums))
