@@ -1,0 +1,75 @@
+"""Native fast paths of the ``xploss._ops`` building blocks compute the generic bodies' numbers.
+
+Each backend namespace may register fast paths (``__xploss_ops__``); here every
+one is compared with the pure array-API body of the same block, run through the
+same framework without the fast path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import Backend, _load
+
+from xploss import _ops
+from xploss._namespace import backend_for
+
+RNG = np.random.default_rng(0)
+# (block, inputs as NumPy builders); the 600x1000 logits take torch's row-blocked log-sum-exp.
+BLOCKS = {
+    "logsumexp": lambda: ((RNG.normal(size=(600, 1000)) * 30,), {"axis": 1}),
+    "logsumexp_small": lambda: ((RNG.normal(size=(5, 7)) * 30,), {"axis": 0}),
+    "take_along_axis": lambda: ((RNG.normal(size=(6, 5)), RNG.integers(0, 5, size=(6, 1))), {"axis": 1}),
+    "softmax_scaled": lambda: ((RNG.normal(size=(6, 5)), RNG.normal(size=(6, 1)), RNG.uniform(size=6)),
+                               {"axis": 1}),
+    "subtract_at": lambda: ((RNG.normal(size=(6, 5)), RNG.integers(0, 5, size=6), RNG.uniform(size=6)),
+                            {"axis": 1}),
+    "sigmoid": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]),), {}),
+    "sigmoid_bce": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]), RNG.uniform(size=7)), {}),
+}
+# The fast paths each backend registers (asserted below, so a new one gets compared too).
+FAST = {
+    Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce"},
+    Backend.TENSORFLOW: {"sigmoid"},
+}
+PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]
+
+
+class _Generic:
+    """The backend's namespace with the fast paths hidden."""
+
+    def __init__(self, xp: object) -> None:
+        self._xp = xp
+
+    def __getattr__(self, name: str) -> object:
+        if name == "__xploss_ops__":
+            raise AttributeError(name)
+        return getattr(self._xp, name)
+
+
+def _to(b: Backend, x: np.ndarray) -> object:
+    if b is Backend.TORCH:
+        import torch
+
+        return torch.from_numpy(x)
+    import tensorflow as tf
+
+    return tf.constant(x)
+
+
+@pytest.mark.parametrize("b", list(FAST), ids=[b.value for b in FAST])
+def test_registered_fast_paths_are_all_tested(b: Backend) -> None:
+    _load(b)
+    assert set(backend_for(b.value).xp.__xploss_ops__) == FAST[b]
+
+
+@pytest.mark.parametrize(("b", "block"), PAIRS, ids=[f"{b.value}-{k}" for b, k in PAIRS])
+def test_fast_path_equals_generic_body(b: Backend, block: str) -> None:
+    _load(b)
+    xp = backend_for(b.value).xp
+    name = block.removesuffix("_small")
+    args, kw = BLOCKS[block]()
+    # fresh arrays for each call: subtract_at may reuse its first argument's memory
+    fast = np.asarray(getattr(_ops, name)(xp, *[_to(b, a.copy()) for a in args], **kw))
+    generic = np.asarray(getattr(_ops, name)(_Generic(xp), *[_to(b, a.copy()) for a in args], **kw))
+    np.testing.assert_allclose(fast, generic, rtol=1e-13, atol=1e-300)
