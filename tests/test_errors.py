@@ -52,7 +52,7 @@ CASES = [
                                                                       ignore_index=None),
          XplossError, "cross_entropy", "labels", "class indices in [0, 4)", "a label -100"),
     Case("unknown reduction", lambda T: xploss.mse(T(ones(3)), T(ones(3)), reduction="avg"), XplossError,
-         "mean_squared_error", "reduction", "one of 'mean', 'sum', 'none', 'weighted_mean'", "'avg'"),
+         "mean_squared_error", "reduction", "one of 'mean', 'sum', 'none', 'weighted_mean', 'count'", "'avg'"),
     Case("penalty reduction", lambda T: xploss.l2_penalty(T(ones(3)), reduction="none"), XplossError,
          "l2_penalty", "reduction", "one of 'sum', 'mean'", "'none'"),
     Case("negative delta", lambda T: xploss.huber(T(ones(3)), T(ones(3)), delta=-1.0), XplossError,

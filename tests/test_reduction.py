@@ -138,14 +138,33 @@ def test_micro_batches_add_up(backend, k, weighted):
     vg = xploss.value_and_grad(xploss.cross_entropy)
     w = W if weighted else np.ones(N)
     full_value, full_grad = vg(T(Z), T(LAB), weight=T(w))
-    count = np.sum(LAB != IGNORE)
-    parts = [vg(T(z), T(lab), weight=T(ww), reduction="sum")
-             for z, lab, ww in zip(*(np.split(a, SPLITS[k]) for a in (Z, LAB, w)))]
+    splits = list(zip(*(np.split(a, SPLITS[k]) for a in (Z, LAB, w))))
+    # the partial form: each part's sum and its count (0 for the all-ignored part), added up
+    counts = [xploss.cross_entropy(T(z), T(lab), weight=T(ww), reduction="count") for z, lab, ww in splits]
+    assert [float(to_numpy(c)) for c in counts] == [float(np.sum(lab != IGNORE)) for _, lab, _ in splits]
+    count = sum(float(to_numpy(c)) for c in counts)
+    parts = [vg(T(z), T(lab), weight=T(ww), reduction="sum") for z, lab, ww in splits]
     value = sum(float(to_numpy(v)) for v, _ in parts) / count
     grad = np.concatenate([to_numpy(g) for _, g in parts]) / count
     assert_close(full_value, value, dtype="float64", b=backend, what="value")
     assert_close(full_grad, grad, dtype="float64", b=backend, what="grad")
     assert_close(full_value, reduce_ref(ce_ref(Z, LAB)[0], "mean", w, LAB != IGNORE), dtype="float64")
+
+
+@pytest.mark.parametrize("k", list(SPLITS))
+def test_micro_batches_add_up_weighted_mean(backend, k):
+    """Σ sums / Σ total weights = the full batch's torch-style weighted mean; the totals have no gradient."""
+    T = lambda x: to_backend(backend, x)  # noqa: E731
+    kw = {"class_weight": T(CW)}
+    full = xploss.cross_entropy(T(Z), T(LAB), weight=T(W), reduction="weighted_mean", **kw)
+    splits = list(zip(*(np.split(a, SPLITS[k]) for a in (Z, LAB, W))))
+    sums = [xploss.cross_entropy(T(z), T(lab), weight=T(w), reduction="sum", **kw) for z, lab, w in splits]
+    totals = [xploss.cross_entropy(T(z), T(lab), weight=T(w), reduction="total_weight", **kw)
+              for z, lab, w in splits]
+    value = sum(float(to_numpy(v)) for v in sums) / sum(float(to_numpy(t)) for t in totals)
+    assert_close(full, value, dtype="float64", b=backend, what="weighted mean from parts")
+    _, grad = xploss.value_and_grad(xploss.cross_entropy)(T(Z), T(LAB), weight=T(W), reduction="total_weight", **kw)
+    assert np.all(to_numpy(grad) == 0.0)
 
 
 # -- weights align on leading axes ---------------------------------------------------------------------

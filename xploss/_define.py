@@ -116,7 +116,7 @@ class Bound:
         return out, (*res, None if w is None else loss, den, valid, norm)
 
     def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:
-        if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean"):
+        if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean", *_reduce.NORMALIZERS):
             return None, None
         return self.prim.normalizer(xp, *xs, **self.kwargs)
 
@@ -129,6 +129,8 @@ class Bound:
         return self._vjp(xp, arrays, res, g, needs)
 
     def _vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None) -> tuple:
+        if self.reduction in _reduce.NORMALIZERS:  # a count: constant in every input
+            return (None,) * len(arrays)
         *xs, w = arrays
         *pres, loss, den, valid, norm = res
         needs = needs or (True,) * len(arrays)
@@ -187,6 +189,8 @@ class Bound:
         valid, norm = self._normalizer(xp, xs)
         wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, wb, valid, norm, self.reduction)
+        if self.reduction in _reduce.NORMALIZERS:
+            return out, xp.zeros_like(out)
         parts = self.prim.partials(xp, tuple(xs), tuple(pres), **self.kwargs)
         t_loss = None
         for x, p, t in zip(xs, parts, txs):

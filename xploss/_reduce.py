@@ -14,6 +14,13 @@ per-sample ``weight`` ``w``:
   (``F.cross_entropy(weight=...)``) and Keras' ``mean_with_sample_weight``.
 
 A zero denominator (everything masked) gives 0 with a zero gradient, never NaN.
+
+The partial form, for means that add up across micro-batches and devices:
+``"count"`` and ``"total_weight"`` return the denominators of ``"mean"`` and
+``"weighted_mean"`` themselves (0 when everything is masked; no gradient), so
+that ``Σ_k loss(part_k, reduction="sum") / Σ_k loss(part_k, reduction="count")``
+is the full batch's ``"mean"`` whatever the split.
+
 Forward, VJP and JVP live together here so that they cannot drift apart.
 """
 
@@ -22,9 +29,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["REDUCTIONS", "forward", "vjp", "jvp", "expand_weight", "unbroadcast"]
+__all__ = ["REDUCTIONS", "NORMALIZERS", "forward", "vjp", "jvp", "expand_weight", "unbroadcast"]
 
-REDUCTIONS = ("mean", "sum", "none", "weighted_mean")
+REDUCTIONS = ("mean", "sum", "none", "weighted_mean", "count", "total_weight")
+NORMALIZERS = {"count": "mean", "total_weight": "weighted_mean"}  # partial form -> the mean it divides
 
 
 def expand_weight(xp: Any, w: Any, ndim: int) -> Any:
@@ -34,37 +42,43 @@ def expand_weight(xp: Any, w: Any, ndim: int) -> Any:
     return w
 
 
-def _count(xp: Any, loss: Any) -> Any:
-    """Number of elements: a Python float when the shape is static."""
+def _count(xp: Any, loss: Any, raw: bool = False) -> Any:
+    """Number of elements (a Python float when the shape is static); 0 becomes 1 unless ``raw``."""
     shape = tuple(loss.shape)
     if all(d is not None for d in shape):
-        return float(max(math.prod(shape), 1))
+        return float(max(math.prod(shape), 0 if raw else 1))
     n = xp.sum(xp.ones_like(loss))
-    return xp.where(n != 0, n, xp.ones_like(n))
+    return n if raw else xp.where(n != 0, n, xp.ones_like(n))
 
 
 def _base(valid: Any, norm: Any) -> Any:
     return norm if norm is not None else valid
 
 
-def _denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -> Any:
+def _denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str, raw: bool = False) -> Any:
+    """The mean's denominator; a zero one becomes 1 (the mean of nothing is 0) unless ``raw``."""
     if reduction == "mean":
         if valid is None:
-            return _count(xp, loss)
+            return _count(xp, loss, raw)
         den = xp.sum(valid)
     else:  # weighted_mean
         base = _base(valid, norm)
         if w is None and base is None:
-            return _count(xp, loss)
+            return _count(xp, loss, raw)
         if w is None:
             den = xp.sum(base)
         else:
             den = xp.sum(w * (xp.ones_like(loss) if base is None else base))
-    return xp.where(den != 0, den, xp.ones_like(den))
+    return den if raw else xp.where(den != 0, den, xp.ones_like(den))
 
 
 def forward(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -> tuple[Any, Any]:
     """Reduce per-sample ``loss``; returns ``(out, den)`` (``den`` None unless a mean)."""
+    if reduction in NORMALIZERS:
+        den = _denominator(xp, loss, w, valid, norm, NORMALIZERS[reduction], raw=True)
+        if isinstance(den, float):  # a static count: an array of the loss' library and dtype
+            den = xp.sum(xp.zeros_like(loss)) + den
+        return den, None
     wl = loss if w is None else w * loss
     if reduction == "none":
         return wl, None

@@ -188,7 +188,7 @@ def binary_cross_entropy(probs: Any, labels: Any, /, *, eps: float | None = None
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``probs`` (``(N,)``
         weighs the rows of an ``(N, C)`` input).
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides the (weighted) sum by the element count,
         ``"weighted_mean"`` by the weight total.
 
@@ -274,7 +274,7 @@ def binary_focal(probs: Any, labels: Any, /, *, alpha: float | None = 0.25, gamm
         Clip of the probabilities inside the logs, in ``(0, 0.5)``.
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``probs``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
 
     Returns
@@ -364,7 +364,7 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any
         In ``[0, 1]``; Keras' ``y (1 - ls) + ls/2``.
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``logits``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
 
     Returns
@@ -497,7 +497,7 @@ def sigmoid_focal(logits: Any, labels: Any, /, *, alpha: float | None = 0.25, ga
         In ``[0, 1]``; Keras' ``y (1 - ls) + ls/2``, used in every term.
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``logits``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.  torchvision's default is ``"none"``.
 
     Returns
@@ -574,7 +574,7 @@ def soft_margin(logits: Any, labels: Any, /, *, weight: Any = None, reduction: s
         Labels ``-1`` or ``1`` (any real value is accepted), the shape of ``logits``.
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``logits``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
 
     Returns
@@ -645,7 +645,7 @@ def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = N
         ``(C,)`` weight per class (no gradient).
     weight : array, optional
         Per-sample weight aligned on the leading axes of the per-sample loss ``(...,)``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples.
 
     Returns
@@ -737,7 +737,7 @@ def hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: str = "me
         is), the shape of ``pred``.  Not differentiated.
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``pred``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
 
     Returns
@@ -788,7 +788,7 @@ def squared_hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: s
         As in :func:`hinge` (the same 0/1 → ∓1 mapping).
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``pred``.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
 
     Returns

@@ -167,7 +167,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         In ``[0, 1]``; mixes the target with the uniform distribution.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples;
         ``"weighted_mean"`` by the total weight of the non-ignored targets
         (``Σ weight · class_weight[y]``): torch's default with ``weight=`` and

@@ -108,7 +108,7 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
         Class axis.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples (Keras' ``sum_over_batch_size``).
 
     Returns
@@ -226,7 +226,7 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
         Class axis.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples **even with**
         ``class_weight``, exactly as torch's ``'mean'`` does (torch does not
         divide by the weight sum here, unlike ``cross_entropy``);
@@ -353,7 +353,7 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
         Class axis (the axis of the target lists too).
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples (torch's ``'mean'``).
 
     Returns
@@ -436,7 +436,7 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
         Class axis.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"``: the error rate; ``"sum"``: the number of errors;
         ``"none"``: 0/1 per sample, in the dtype of ``logits``.
 

@@ -69,9 +69,11 @@ def mean_squared_error(pred: Any, target: Any, /, *, weight: Any = None, reducti
     weight : array, optional
         Per-sample weight aligned on the leading axes of ``pred`` (``(N,)``
         weighs rows of an ``(N, D)`` input).
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides the (weighted) sum by the element count,
-        ``"weighted_mean"`` by the weight total.
+        ``"weighted_mean"`` by the weight total; ``"count"`` and
+        ``"total_weight"`` return those denominators (no gradient), the
+        partial form whose sums add up across micro-batches.
 
     Returns
     -------

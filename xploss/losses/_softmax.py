@@ -217,7 +217,7 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
         count of a mean.  An all-ignored batch gives 0 (torch gives NaN).
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples;
         ``"weighted_mean"`` by ``Σ weight · class_weight[y]`` over them
         (torch's mean with ``weight=``).
@@ -400,7 +400,7 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
         does (``1e-7``, with zero gradient outside); 0 clips nothing.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples;
         ``"weighted_mean"`` by ``Σ weight · α_y`` over them for integer labels
         (torch's class-weighted mean; ``Σ weight`` for probability targets).
@@ -553,7 +553,7 @@ def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ign
         Clip bound, in ``(0, 0.5)``; Keras' ``keras.config.epsilon()``.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples (Keras'
         ``sum_over_batch_size``), ``"weighted_mean"`` by their total weight
         (Keras' ``mean_with_sample_weight``).
@@ -643,7 +643,7 @@ def categorical_focal(probs: Any, labels: Any, /, *, alpha: Any = 0.25, gamma: f
         Clip bound, in ``(0, 0.5)``; Keras' ``keras.config.epsilon()``.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples (Keras'
         ``sum_over_batch_size``), ``"weighted_mean"`` by their total weight
         (Keras' ``mean_with_sample_weight``); ``alpha`` never enters a
@@ -751,7 +751,7 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
         gradient finite at ``p_y = 0``; 0 is Keras (no clamp).
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples,
         ``"weighted_mean"`` by their total weight.
 
@@ -867,7 +867,7 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
         the count of a mean.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples,
         ``"weighted_mean"`` by their total weight.
 
@@ -975,7 +975,7 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
         ``target`` holds ``log p``.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean", "batchmean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight", "batchmean"}
         ``"mean"`` averages the per-sample (or, with ``axis=None``,
         per-element) losses; ``"batchmean"`` (this loss only) divides the sum
         by ``log_q.shape[0]`` as torch does, which equals ``"mean"`` for 2-D
@@ -1089,7 +1089,7 @@ def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps
         Lower clip bound, in ``(0, 1)``; Keras' ``keras.config.epsilon()``.
     weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
-    reduction : {"mean", "sum", "none", "weighted_mean"}
+    reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` averages the per-sample losses (Keras'
         ``sum_over_batch_size``).
 
