@@ -26,10 +26,13 @@ BLOCKS = {
                             {"axis": 1}),
     "sigmoid": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]),), {}),
     "sigmoid_bce": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]), RNG.uniform(size=7)), {}),
+    "sigmoid_minus": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]), RNG.uniform(size=7),
+                               RNG.uniform(size=7)), {}),
 }
 # The fast paths each backend registers (asserted below, so a new one gets compared too).
 FAST = {
-    Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce"},
+    Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
+                    "sigmoid_minus"},
     Backend.TENSORFLOW: {"sigmoid"},
 }
 PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]

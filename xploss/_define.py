@@ -13,8 +13,10 @@ A :class:`Primitive` holds
   (``sum(partial * tangent)``): JAX then uses ``custom_jvp`` and every order
   of differentiation works;
 * optionally ``vjp(xp, arrays, residuals, g_loss, **static) -> tuple`` that
-  fuses the VJP for memory (cross-entropy) or replaces ``partials`` for
-  batch-coupled losses (JAX then uses ``custom_vjp``);
+  fuses the VJP for memory or speed (cross-entropy, sigmoid cross-entropy; each
+  entry may be a zero-argument callable, evaluated only when that input needs
+  a gradient) or replaces ``partials`` for batch-coupled losses (JAX then uses
+  ``custom_vjp``);
 * optionally ``normalizer(xp, *arrays, **static) -> (valid, norm)`` for masks
   and class weights (see :mod:`xploss._reduce`).
 
@@ -146,8 +148,9 @@ class Bound:
         return (*cts, ct_w)
 
     def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, g_loss: Any, needs: tuple) -> tuple:
-        if self.prim.vjp is not None:
-            return self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
+        if self.prim.vjp is not None:  # cotangents, or zero-argument callables computed only when needed
+            cts = self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
+            return tuple((c() if callable(c) else c) if need else None for c, need in zip(cts, needs))
         parts = self.prim.partials(xp, xs, pres, **self.kwargs)
         out = []
         for x, p, need in zip(xs, parts, needs):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce"]
+__all__ = ["logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
+           "sigmoid_minus"]
 
 
 def _fast(xp: Any, name: str) -> Any:
@@ -75,3 +76,11 @@ def sigmoid_bce(xp: Any, z: Any, t: Any) -> Any:
         return fast(z, t)
     w = xp.where(z >= 0, 1.0 - t, t)
     return xp.abs(z) * w + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+def sigmoid_minus(xp: Any, z: Any, t: Any, scale: Any) -> Any:
+    """``(σ(z) - t) * scale``: the sigmoid cross-entropy gradient (``scale`` broadcasts)."""
+    fast = _fast(xp, "sigmoid_minus")
+    if fast is not None:
+        return fast(z, t, scale)
+    return (sigmoid(xp, z) - t) * scale

@@ -97,6 +97,12 @@ def _sign(x: Any, /) -> Any:
     return torch.sign(x) if x.is_floating_point() else compat.sign(x)  # sign(NaN) = 0 as torch's own losses
 
 
+def _sigmoid_minus(z: Any, t: Any, scale: Any) -> Any:
+    if _recording(z, t, scale) or (isinstance(scale, torch.Tensor) and scale.ndim > z.ndim):
+        return (torch.sigmoid(z) - t) * scale
+    return torch.sigmoid(z).sub_(t).mul_(scale)  # one buffer, three passes
+
+
 def _sigmoid_bce(z: Any, t: Any) -> Any:
     return torch.nn.functional.binary_cross_entropy_with_logits(z, t, reduction="none")
 
@@ -114,6 +120,7 @@ def _namespace() -> types.ModuleType:
         "subtract_at": _subtract_at,
         "sigmoid": torch.sigmoid,
         "sigmoid_bce": _sigmoid_bce,
+        "sigmoid_minus": _sigmoid_minus,
     }
     return ns
 

@@ -337,7 +337,15 @@ def _sbce_partials(xp: Any, arrays: tuple, res: tuple, *, label_smoothing: float
     return dz, lambda: ((pw - 1.0) * sp_neg - z) * (1.0 - label_smoothing), lambda: t * sp_neg
 
 
-_SBCE = Primitive("sigmoid_binary_cross_entropy", _sbce_fwd, _sbce_partials)
+def _sbce_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, label_smoothing: float) -> tuple:
+    """Fused ``g (σ(z) - t)`` (one buffer on torch); the label cotangent only when asked for."""
+    z, y, _ = arrays
+    gz = _ops.sigmoid_minus(xp, z, _smooth(y, label_smoothing), g)
+    return gz, lambda: -z * (g * (1.0 - label_smoothing)), None
+
+
+_SBCE = Primitive("sigmoid_binary_cross_entropy", _sbce_fwd, _sbce_partials, vjp=_sbce_vjp)
+_SBCE_POS_WEIGHT = Primitive("sigmoid_binary_cross_entropy", _sbce_fwd, _sbce_partials)  # unbroadcasts pw
 
 
 def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any = None,
@@ -408,7 +416,8 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any
                                   {"pos_weight": pos_weight})
     if pos_weight is not None:
         pos_weight = _trailing(fn, be.xp, pos_weight, logits)
-    return apply(be, _SBCE, (logits, labels, pos_weight), weight=weight, reduction=reduction,
+    prim = _SBCE if pos_weight is None else _SBCE_POS_WEIGHT
+    return apply(be, prim, (logits, labels, pos_weight), weight=weight, reduction=reduction,
                  **_options(fn, label_smoothing))
 
 
