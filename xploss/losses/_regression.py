@@ -53,7 +53,13 @@ def _mse_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     return 2.0 * r, lambda: -2.0 * r
 
 
-_MSE = Primitive("mean_squared_error", _mse_fwd, _mse_partials)
+def _mse_vjp(xp: Any, arrays: tuple, res: tuple, g: Any) -> tuple:
+    """``2 g r`` with the (usually scalar) ``2 g`` formed first: one full-size buffer per input."""
+    g2 = 2.0 * g
+    return res[0] * g2, lambda: res[0] * -g2
+
+
+_MSE = Primitive("mean_squared_error", _mse_fwd, _mse_partials, vjp=_mse_vjp)
 
 
 def mean_squared_error(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
@@ -173,7 +179,13 @@ def _huber_partials(xp: Any, arrays: tuple, res: tuple, *, delta: float, scale: 
     return d, lambda: -d
 
 
-_HUBER = Primitive("huber", _huber_fwd, _huber_partials)
+def _huber_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, delta: float, scale: float) -> tuple:
+    gs = g if scale == 1.0 else g * scale
+    d = xp.clip(res[0], -delta, delta)
+    return d * gs, lambda: d * -gs
+
+
+_HUBER = Primitive("huber", _huber_fwd, _huber_partials, vjp=_huber_vjp)
 
 
 def huber(pred: Any, target: Any, /, *, delta: float = 1.0, weight: Any = None, reduction: str = "mean") -> Any:
