@@ -15,7 +15,7 @@ from ._reduce import REDUCTIONS
 
 __all__ = [
     "XplossError", "XplossTypeError", "error",  # re-exported for the loss modules
-    "shape_of", "reduction", "floating", "same_shape", "number", "weight", "labels_in_range",
+    "class_axis", "shape_of", "reduction", "floating", "same_shape", "number", "weight", "labels_in_range",
     "target_like",
 ]
 
@@ -83,6 +83,18 @@ def number(fn: str, name: str, value: Any, *, low: float | None = None, high: fl
     if high is not None and (value > high or (high_open and value == high)):
         raise error(fn, name, f"a value in {interval}", repr(value))
     return float(value)
+
+
+def class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, int | None, tuple]:
+    """A real floating input with a class axis: ``(axis >= 0, number of classes, per-sample shape)``."""
+    floating(fn, name, xp, x)
+    shape = shape_of(x)
+    if not shape:
+        raise error(fn, name, "an array with a class axis (ndim >= 1)", "a 0-d array")
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
+        raise error(fn, "axis", f"an int in [-{len(shape)}, {len(shape)})", repr(axis))
+    axis %= len(shape)
+    return axis, shape[axis], shape[:axis] + shape[axis + 1:]
 
 
 def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:

@@ -216,16 +216,8 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
     fn = "cross_entropy"
     be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "weight": weight})
     xp = be.xp
-    _checks.floating(fn, "logits", xp, logits)
+    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     zshape = _checks.shape_of(logits)
-    ndim = len(zshape)
-    if ndim == 0:
-        raise _checks.error(fn, "logits", "an array with a class axis (ndim >= 1)", "a 0-d array")
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -ndim <= axis < ndim:
-        raise _checks.error(fn, "axis", f"an int in [-{ndim}, {ndim})", repr(axis))
-    axis = axis % ndim
-    num_classes = zshape[axis]
-    sample_shape = zshape[:axis] + zshape[axis + 1:]
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     if class_weight is not None:
         _checks.floating(fn, "class_weight", xp, class_weight)

@@ -22,19 +22,6 @@ __all__ = ["categorical_hinge", "multi_margin", "multilabel_margin", "zero_one"]
 
 # -- shared validation and helpers ---------------------------------------------------------
 
-def _scores(fn: str, xp: Any, logits: Any, axis: Any) -> tuple[int, Any, tuple]:
-    """``(axis, C, sample shape)`` of real floating scores with a class axis."""
-    _checks.floating(fn, "logits", xp, logits)
-    shape = _checks.shape_of(logits)
-    ndim = len(shape)
-    if ndim == 0:
-        raise _checks.error(fn, "logits", "an array with a class axis (ndim >= 1)", "a 0-d array")
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -ndim <= axis < ndim:
-        raise _checks.error(fn, "axis", f"an int in [-{ndim}, {ndim})", repr(axis))
-    axis %= ndim
-    return axis, shape[axis], shape[:axis] + shape[axis + 1:]
-
-
 def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any, what: str,
                    lists: bool = False) -> None:
     """Integer labels of ``shape`` in ``[0, C)`` (``[-1, C)`` for target ``lists``; range checked eagerly)."""
@@ -159,7 +146,7 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
     fn = "categorical_hinge"
     be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
     xp = be.xp
-    axis, num_classes, sample_shape = _scores(fn, xp, logits, axis)
+    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _checks.reduction(fn, reduction)
     if xp.isdtype(labels.dtype, "integral"):
         _class_indices(fn, be, labels, sample_shape, num_classes,
@@ -272,7 +259,7 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
     fn = "multi_margin"
     be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "weight": weight})
     xp = be.xp
-    axis, num_classes, sample_shape = _scores(fn, xp, logits, axis)
+    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p not in (1, 2):
         raise _checks.error(fn, "p", "1 or 2", repr(p))
     margin = _checks.number(fn, "margin", margin)
@@ -394,7 +381,7 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
     fn = "multilabel_margin"
     be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
     xp = be.xp
-    axis, num_classes, sample_shape = _scores(fn, xp, logits, axis)
+    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _class_indices(fn, be, labels, _checks.shape_of(logits), num_classes,
                    f"integer target lists of shape {_checks.shape_of(logits)} padded with -1", lists=True)
     _checks.reduction(fn, reduction)
@@ -483,7 +470,7 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
     fn = "zero_one"
     be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
     xp = be.xp
-    axis, num_classes, sample_shape = _scores(fn, xp, logits, axis)
+    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _class_indices(fn, be, labels, sample_shape, num_classes, f"integer labels of shape {sample_shape}")
     _checks.reduction(fn, reduction)
     weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)

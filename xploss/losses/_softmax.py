@@ -115,18 +115,6 @@ def _number_or_none(v: Any) -> Any:
     return None if isinstance(v, (bool, int, float)) else v
 
 
-def _class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, int | None, tuple]:
-    """A floating input with a class axis: ``(axis >= 0, number of classes, per-sample shape)``."""
-    _checks.floating(fn, name, xp, x)
-    shape = _checks.shape_of(x)
-    if not shape:
-        raise _checks.error(fn, name, "an array with a class axis (ndim >= 1)", "a 0-d array")
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
-        raise _checks.error(fn, "axis", f"an int in [-{len(shape)}, {len(shape)})", repr(axis))
-    axis %= len(shape)
-    return axis, shape[axis], shape[:axis] + shape[axis + 1:]
-
-
 def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_index: Any,
             probabilities: bool = True) -> tuple[Any, int | None]:
     """Integer class indices (shape, range and ``ignore_index`` checked) or, where allowed,
@@ -264,7 +252,7 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
     fn = "nll"
     be = resolve(fn, {"log_probs": log_probs, "labels": labels, "class_weight": class_weight, "weight": weight})
     xp = be.xp
-    axis, num, sample = _class_axis(fn, xp, "log_probs", log_probs, axis)
+    axis, num, sample = _checks.class_axis(fn, xp, "log_probs", log_probs, axis)
     labels, ignore_index = _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index, probabilities=False)
     cw, _ = _class_values(fn, xp, "class_weight", class_weight, num, log_probs.dtype, scalar=False)
     return _run(fn, be, _NLL, (log_probs, labels, cw), sample, weight, reduction,
@@ -454,7 +442,7 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
     fn = "focal"
     be = resolve(fn, {"logits": logits, "labels": labels, "alpha": _number_or_none(alpha), "weight": weight})
     xp = be.xp
-    axis, num, sample = _class_axis(fn, xp, "logits", logits, axis)
+    axis, num, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
     labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, logits.dtype)
     static = dict(axis=axis, ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0),
@@ -512,7 +500,7 @@ def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, a
                             reduction: str) -> Any:
     be = resolve(fn, {"probs": probs, "labels": labels, "alpha": _number_or_none(alpha), "weight": weight})
     xp = be.xp
-    axis, num, sample = _class_axis(fn, xp, "probs", probs, axis)
+    axis, num, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, probs.dtype)
     return _run(fn, be, prim, (probs, labels, alpha), sample, weight, reduction, axis=axis,
@@ -791,7 +779,7 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
     fn = "categorical_generalized_cross_entropy"
     be = resolve(fn, {"probs": probs, "labels": labels, "weight": weight})
     xp = be.xp
-    axis, _, sample = _class_axis(fn, xp, "probs", probs, axis)
+    axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
     return _run(fn, be, _GCE, (probs, labels), sample, weight, reduction, axis=axis, ignore_index=ignore_index,
                 q=_checks.number(fn, "q", q, low=0.0, high=1.0, low_open=True, high_open=True),
@@ -907,7 +895,7 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
     fn = "poly1_cross_entropy"
     be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
     xp = be.xp
-    axis, _, sample = _class_axis(fn, xp, "logits", logits, axis)
+    axis, _, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
     labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     prim = _POLY_INDEX if xp.isdtype(labels.dtype, "integral") else _POLY_PROB
     return _run(fn, be, prim, (logits, labels), sample, weight, reduction, axis=axis, ignore_index=ignore_index,
@@ -1032,7 +1020,7 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
     if axis is None:
         sample = shape
     else:
-        axis, _, sample = _class_axis(fn, xp, "log_q", log_q, axis)
+        axis, _, sample = _checks.class_axis(fn, xp, "log_q", log_q, axis)
     _checks.reduction(fn, reduction, REDUCTIONS + ("batchmean",))
     scale = 1.0
     if reduction == "batchmean":
@@ -1129,7 +1117,7 @@ def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps
     fn = "probability_kl_divergence"
     be = resolve(fn, {"probs": probs, "target": target, "weight": weight})
     xp = be.xp
-    axis, _, sample = _class_axis(fn, xp, "probs", probs, axis)
+    axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     _checks.floating(fn, "target", xp, target)
     target = _checks.target_like(fn, xp, ("probs", probs), ("target", target))
     return _run(fn, be, _PKL, (probs, target), sample, weight, reduction, axis=axis,
