@@ -128,3 +128,11 @@ def test_every_loss_has_a_conformance_case():
     assert not uncovered, f"losses without a conformance case or reference-formula marker: {uncovered}"
     kinds = set(coverage.values())
     assert kinds <= {"built-in", "reference formula"}, f"unknown coverage kinds: {kinds}"
+
+
+def test_every_loss_has_a_docs_entry():
+    """Each loss function has an ``.. autofunction::`` entry on a family page of the docs."""
+    text = "".join(p.read_text() for p in (ROOT / "docs").glob("*.rst"))
+    documented = set(re.findall(r"autofunction:: (?:xploss\.)?(\w+)", text))
+    missing = [name for name, _ in _unique_losses() if name not in documented]
+    assert not missing, f"losses without a docs entry: {missing}"
