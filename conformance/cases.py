@@ -294,10 +294,10 @@ def _regression_cases() -> list[Case]:
     pt, tp = ("pred", "target"), ("target", "pred")
     cases = [
         Case("mse", X("mse", *pt), (T("mse_loss", *pt), K("MeanSquaredError", *tp)), residuals(), pt),
-        Case("mse/weight", X("mse", *pt, weight=In("w"), reduction="weighted_mean"),
+        Case("mse/weight", X("mse", *pt, sample_weight=In("w"), reduction="weighted_mean"),
              (T("mse_loss", *pt, weight=In("w_full")),), residuals(), pt,
              note="torch's weighted mean Σw·l/Σw with the row weight broadcast to every element"),
-        Case("mse/weight-keras", X("mse", *pt, weight=In("w")),
+        Case("mse/weight-keras", X("mse", *pt, sample_weight=In("w")),
              (K("MeanSquaredError", *tp, sample_weight=In("w")),), residuals(), pt,
              note="Keras sum_over_batch_size: Σ w·l / count, as xploss 'mean'"),
         Case("mae", X("mae", *pt), (T("l1_loss", *pt), K("MeanAbsoluteError", *tp)), residuals((0.0,)), pt),
@@ -388,7 +388,7 @@ def _cross_entropy_cases() -> list[Case]:
               K("SparseCategoricalCrossentropy", *lz, ctor={**sparse, "reduction": "mean_with_sample_weight"},
                 sample_weight=In("sw"))),
              logits(), ("logits",), note="torch weight= is xploss class_weight with reduction='weighted_mean'"),
-        Case("cross_entropy/sample_weight", X("cross_entropy", *zl, weight=In("w")),
+        Case("cross_entropy/sample_weight", X("cross_entropy", *zl, sample_weight=In("w")),
              (K("SparseCategoricalCrossentropy", *lz, ctor=sparse, sample_weight=In("w")),), logits(), ("logits",),
              note="per-sample weight; Keras sum_over_batch_size divides by N, as xploss 'mean'"),
         Case("cross_entropy/ignore_index", X("cross_entropy", *zl),

@@ -161,13 +161,13 @@ def _bce_cases() -> list[Case]:
     cases = [
         Case("binary_cross_entropy", X("binary_cross_entropy", *py), (T("binary_cross_entropy", *py),),
              probabilities(), py),
-        Case("binary_cross_entropy/weight", X("binary_cross_entropy", *py, weight=In("w")),
+        Case("binary_cross_entropy/weight", X("binary_cross_entropy", *py, sample_weight=In("w")),
              (T("binary_cross_entropy", *py, weight=In("w_full")),), probabilities(), py,
              note="torch's 'mean' divides by the element count even with weight=, as xploss 'mean'"),
         Case("binary_cross_entropy/keras", X("binary_cross_entropy", *py, **keras),
              (K("BinaryCrossentropy", *yp),), probabilities(), py),
         Case("binary_cross_entropy/keras+smoothing+weight",
-             X("binary_cross_entropy", *py, eps=1e-7, label_smoothing=0.1, weight=In("w")),
+             X("binary_cross_entropy", *py, eps=1e-7, label_smoothing=0.1, sample_weight=In("w")),
              (K("BinaryCrossentropy", *yp, ctor={"label_smoothing": 0.1}, sample_weight=In("w")),),
              probabilities(), py, note="Keras smooths binary labels to y(1 − ls) + ls/2"),
         Case("binary_cross_entropy/edges-torch", X("binary_cross_entropy", *py),
@@ -193,7 +193,7 @@ def _sigmoid_bce_cases() -> list[Case]:
         Case(sbce, X(sbce, *zy), plain, logits(), zy),
         Case(f"{sbce}/extreme", X(sbce, *zy), plain, logits(extreme=True), zy,
              note="logits at ±1e4, ±800, ±50: only logit-stable built-ins (BUILTINS §3.6)"),
-        Case(f"{sbce}/pos_weight+weight", X(sbce, *zy, pos_weight=In("pw"), weight=In("w")),
+        Case(f"{sbce}/pos_weight+weight", X(sbce, *zy, pos_weight=In("pw"), sample_weight=In("w")),
              (T("binary_cross_entropy_with_logits", *zy, weight=In("w_full"), pos_weight=In("pw")),), logits(), zy,
              note="pos_weight of shape (D,) broadcast along the last axis"),
         Case(f"{sbce}/pos_weight K-dim extreme", X(sbce, *zy, pos_weight=In("pw")),
@@ -256,7 +256,7 @@ def _focal_cases() -> list[Case]:
              probabilities(), py, note="Keras' default apply_class_balancing=False is xploss alpha=None"),
         Case(f"{bf}/gamma=0.5,alpha=None,smoothing", X(bf, *py, alpha=None, gamma=0.5, label_smoothing=0.1),
              (K("BinaryFocalCrossentropy", *yp, ctor={"gamma": 0.5, "label_smoothing": 0.1}),), probabilities(), py),
-        Case(f"{bf}/edges", X(bf, *py, weight=In("w")),
+        Case(f"{bf}/edges", X(bf, *py, sample_weight=In("w")),
              (K("BinaryFocalCrossentropy", *yp, ctor={"apply_class_balancing": True}, sample_weight=In("w")),),
              probabilities(edges=True), py, note=EDGE_NOTE),
     ]
@@ -268,7 +268,7 @@ def _margin_cases() -> list[Case]:
     cases = [
         Case("soft_margin", X("soft_margin", *zy), (T("soft_margin_loss", *zy, note=TORCH_OVERFLOW),), logits(),
              ("logits",), note="torch does not differentiate the target"),
-        Case("soft_margin/weight", X("soft_margin", *zy, weight=In("w"), reduction="sum"),
+        Case("soft_margin/weight", X("soft_margin", *zy, sample_weight=In("w"), reduction="sum"),
              (Formula("Σ w·F.binary_cross_entropy_with_logits(logits, (pm1 + 1)/2)", lambda torch, z, y, w: (
                  w[:, None] * torch.nn.functional.binary_cross_entropy_with_logits(z, (y + 1) / 2, reduction="none")
              ).sum(), "logits", "pm1", "w", note="soft_margin(z, ±1) is the sigmoid BCE of (y + 1)/2"),),
@@ -278,13 +278,13 @@ def _margin_cases() -> list[Case]:
         Case("hinge/pm1", X("hinge", "pred", "ypm"), (K("Hinge", "ypm", "pred"), hinge_opt), scores, ("pred",),
              note="kink (slack 0, not sampled): full gradient in xploss and Keras on TF; half in optax and Keras "
                   "on JAX (BUILTINS §3.2)"),
-        Case("hinge/weight", X("hinge", "pred", "ypm", weight=In("w")),
+        Case("hinge/weight", X("hinge", "pred", "ypm", sample_weight=In("w")),
              (K("Hinge", "ypm", "pred", sample_weight=In("w")),), scores, ("pred",)),
         Case("hinge/mixed", X("hinge", "pred", "mixed"), (K("Hinge", "mixed", "pred"),), scores, ("pred",),
              note="labels {−1, 0, 1}: not all 0/1, so Keras (and xploss) use them unchanged"),
         Case("squared_hinge/01", X("squared_hinge", "pred", "y01"), (K("SquaredHinge", "y01", "pred"),), scores,
              ("pred",)),
-        Case("squared_hinge/pm1+weight", X("squared_hinge", "pred", "ypm", weight=In("w")),
+        Case("squared_hinge/pm1+weight", X("squared_hinge", "pred", "ypm", sample_weight=In("w")),
              (K("SquaredHinge", "ypm", "pred", sample_weight=In("w")),), scores, ("pred",)),
     ]
     return cases

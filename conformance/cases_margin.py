@@ -121,7 +121,7 @@ def _categorical_hinge() -> list[Case]:
              note=HINGE_NOTE),
         Case("categorical_hinge/labels", X("categorical_hinge", *zl), (K(ch, "onehot", "logits"),), gen,
              ("logits",), note="integer class indices on the xploss side"),
-        Case("categorical_hinge/sample_weight", X("categorical_hinge", *zl, weight=In("w")),
+        Case("categorical_hinge/sample_weight", X("categorical_hinge", *zl, sample_weight=In("w")),
              (K(ch, "onehot", "logits", sample_weight=In("w")),), gen, ("logits",),
              note="Keras sum_over_batch_size: Σ w·l / N, as xploss 'mean'"),
         Case("categorical_hinge/soft", X("categorical_hinge", "logits", "probs"), (K(ch, "probs", "logits"),),
@@ -171,7 +171,7 @@ def _zero_one_cases() -> list[Case]:
              note="integer scores with tied maxima: argmax takes the first, as torch.argmax"),
         Case("zero_one/none", X("zero_one", *zl, reduction="none"),
              (Formula("argmax(z) ≠ y", _zero_one(lambda e: e), *zl),), gen, ("logits",)),
-        Case("zero_one/weighted_mean", X("zero_one", *zl, weight=In("w"), reduction="weighted_mean"),
+        Case("zero_one/weighted_mean", X("zero_one", *zl, sample_weight=In("w"), reduction="weighted_mean"),
              (Formula("Σ w·[argmax(z) ≠ y] / Σ w", _zero_one(lambda e, w: (w * e).sum() / w.sum()), *zl, "w"),),
              _ties, ("logits",)),
     ]

@@ -70,11 +70,12 @@ CASES = [
          "quantile", "tau", "a value in (0.0, 1.0)", "1.5"),
     Case("class_weight shape", lambda T: xploss.cross_entropy(T(Z), T(LAB), class_weight=T(ones(3))), XplossError,
          "cross_entropy", "class_weight", "shape (4,)", "shape (3,)"),
-    Case("trailing-aligned weight", lambda T: xploss.mse(T(ones(4, 3)), T(ones(4, 3)), weight=T(ones(3))),
-         XplossError, "mean_squared_error", "weight", "aligned with the leading axes of the per-sample loss (4, 3)",
+    Case("trailing-aligned weight", lambda T: xploss.mse(T(ones(4, 3)), T(ones(4, 3)), sample_weight=T(ones(3))),
+         XplossError, "mean_squared_error", "sample_weight",
+         "aligned with the leading axes of the per-sample loss (4, 3)",
          "shape (3,)"),
-    Case("weight too long", lambda T: xploss.cross_entropy(T(Z), T(LAB), weight=T(ones(4))), XplossError,
-         "cross_entropy", "weight", "leading axes of the per-sample loss (3,)", "shape (4,)"),
+    Case("weight too long", lambda T: xploss.cross_entropy(T(Z), T(LAB), sample_weight=T(ones(4))), XplossError,
+         "cross_entropy", "sample_weight", "leading axes of the per-sample loss (3,)", "shape (4,)"),
     Case("float target dtype", lambda T: xploss.mse(T(ones(3, dtype="float32")), T(ones(3))), XplossTypeError,
          "mean_squared_error", "target", "float32", "dtype"),
     Case("probability > 1", lambda T: xploss.binary_cross_entropy(T(np.array([0.5, 1.2])), T(np.array([1.0, 0.0]))),
@@ -125,8 +126,8 @@ def test_float_target_dtype_names_both_dtypes():
 MIXED = [  # (argument that differs, first backend, second backend)
     ("target", Backend.NUMPY, Backend.TORCH),
     ("target", Backend.TORCH, Backend.JAX),
-    ("weight", Backend.JAX, Backend.TENSORFLOW),
-    ("weight", Backend.NUMPY, Backend.ARRAY_API_STRICT),
+    ("sample_weight", Backend.JAX, Backend.TENSORFLOW),
+    ("sample_weight", Backend.NUMPY, Backend.ARRAY_API_STRICT),
 ]
 
 
@@ -134,7 +135,7 @@ MIXED = [  # (argument that differs, first backend, second backend)
 def test_mixed_backends(arg, first, second):
     pred, target = to_backend(first, ones(3)), to_backend(first, ones(3))
     other = to_backend(second, ones(3))
-    kwargs = {"weight": other} if arg == "weight" else {}
+    kwargs = {"sample_weight": other} if arg == "sample_weight" else {}
     if arg == "target":
         target = other
     pattern = (re.escape(f"xploss.mean_squared_error: argument `{arg}`: expected an array of the same library "

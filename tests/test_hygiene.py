@@ -41,7 +41,7 @@ NUMPY_ONLY = textwrap.dedent("""
     import numpy as np
     import xploss
     p, y = np.array([[0.5, 2.0], [1.0, -1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])
-    xploss.mse(p, y); xploss.huber(p, y, delta=0.5, weight=np.array([1.0, 2.0]))
+    xploss.mse(p, y); xploss.huber(p, y, delta=0.5, sample_weight=np.array([1.0, 2.0]))
     xploss.cross_entropy(p, np.array([0, -100])); xploss.triplet_margin(p, y, -y)
     xploss.gaussian_nll(p, y, np.ones(2)); xploss.l2_penalty(p, y)
     xploss.value_and_grad(xploss.cross_entropy)(p, np.array([1, 0]))

@@ -79,7 +79,7 @@ def _to(b: Backend, x: Any, dtype: str) -> Any:
 def call(case: Case, b: Backend, dtype: str, args: tuple, opts: dict, w: Any, reduction: str) -> Any:
     kw = {k: _to(b, v, dtype) for k, v in opts.items()}
     if w is not None:
-        kw["weight"] = _to(b, w, dtype)
+        kw["sample_weight"] = _to(b, w, dtype)
     return case.fn(*(_to(b, a, dtype) for a in args), reduction=reduction, **kw)
 
 
@@ -99,7 +99,7 @@ def xploss_grad(case: Case, b: Backend, dtype: str, args: tuple, opts: dict, w: 
         xs = (*xs, _to(b, w, dtype))
 
         def f(*a: Any) -> Any:
-            return case.fn(*a[:-1], weight=a[-1], reduction=reduction, **kw)
+            return case.fn(*a[:-1], sample_weight=a[-1], reduction=reduction, **kw)
     return xploss.value_and_grad(f, argnums=argnums(case, args, w))(*xs)
 
 
@@ -220,7 +220,7 @@ def test_cross_entropy_all_ignored_is_zero(backend: Backend, reduction: str, opt
     y = to_backend(backend, np.full(3, -100))
     kw = {k: _to(backend, v, "float64") for k, v in opts.items()}
     value, (gz, gw) = xploss.value_and_grad(
-        lambda z_, w_: xploss.cross_entropy(z_, y, weight=w_, reduction=reduction, **kw), argnums=(0, 1))(
+        lambda z_, w_: xploss.cross_entropy(z_, y, sample_weight=w_, reduction=reduction, **kw), argnums=(0, 1))(
         to_backend(backend, z, "float64"), to_backend(backend, w, "float64"))
     assert to_numpy(value) == 0.0
     assert np.all(to_numpy(gz) == 0.0) and np.all(to_numpy(gw) == 0.0), (to_numpy(gz), to_numpy(gw))
@@ -268,8 +268,9 @@ def test_mean_is_sum_over_count(case: Case, seed: int) -> None:
 def test_sum_over_concatenated_batch_is_sum_of_sums(case: Case, seed: int) -> None:
     (a, opts, wa), (b, _, wb) = inputs(case, "float64", seed), inputs(case, "float64", seed + 1)
     cat = tuple(np.concatenate([x, y]) if isinstance(x, np.ndarray) else x for x, y in zip(a, b))
-    whole = case.fn(*cat, weight=np.concatenate([wa, wb]), reduction="sum", **opts)
-    parts = case.fn(*a, weight=wa, reduction="sum", **opts) + case.fn(*b, weight=wb, reduction="sum", **opts)
+    whole = case.fn(*cat, sample_weight=np.concatenate([wa, wb]), reduction="sum", **opts)
+    parts = case.fn(*a, sample_weight=wa, reduction="sum", **opts) + \
+        case.fn(*b, sample_weight=wb, reduction="sum", **opts)
     assert_close(whole, parts, dtype="float64")
 
 
@@ -315,7 +316,7 @@ def _compiled_matches_eager(case: Case, b: Backend, compiled: Any) -> None:
     xs = tuple(_to(b, a, "float64") for a in args) + ((_to(b, w, "float64"),) if w is not None else ())
 
     def f(*a: Any) -> Any:
-        extra = {"weight": a[-1]} if w is not None else {}
+        extra = {"sample_weight": a[-1]} if w is not None else {}
         return case.fn(*(a[:-1] if w is not None else a), reduction=reduction, **extra, **kw)
 
     c_value, c_grads = compiled(f, argnums(case, args, w))(*xs)

@@ -52,18 +52,18 @@ def triplet_ref(a: np.ndarray, p: np.ndarray, n: np.ndarray, margin: float = 1.0
 
 def _ce_case(b, reduction, weight):
     loss, valid = ce_ref(Z, LAB)
-    got = xploss.cross_entropy(to_backend(b, Z), to_backend(b, LAB), weight=weight, reduction=reduction)
+    got = xploss.cross_entropy(to_backend(b, Z), to_backend(b, LAB), sample_weight=weight, reduction=reduction)
     return got, loss, valid
 
 
 def _mse_case(b, reduction, weight):
-    got = xploss.mse(to_backend(b, P), to_backend(b, Y), weight=weight, reduction=reduction)
+    got = xploss.mse(to_backend(b, P), to_backend(b, Y), sample_weight=weight, reduction=reduction)
     return got, (P - Y) ** 2, None
 
 
 def _triplet_case(b, reduction, weight):
     neg = -Y[:, ::-1].copy()
-    got = xploss.triplet_margin(*(to_backend(b, a) for a in (P, Y, neg)), weight=weight, reduction=reduction)
+    got = xploss.triplet_margin(*(to_backend(b, a) for a in (P, Y, neg)), sample_weight=weight, reduction=reduction)
     return got, triplet_ref(P, Y, neg), None
 
 
@@ -101,7 +101,7 @@ def test_weighted_mean_with_sample_and_class_weights(backend):
     loss, norm = ce_ref(Z, LAB, CW)
     expected = np.sum(W * loss) / np.sum(W * norm)
     got = xploss.cross_entropy(to_backend(backend, Z), to_backend(backend, LAB), class_weight=to_backend(backend, CW),
-                               weight=to_backend(backend, W), reduction="weighted_mean")
+                               sample_weight=to_backend(backend, W), reduction="weighted_mean")
     assert_close(got, expected, dtype="float64", b=backend)
 
 
@@ -110,10 +110,10 @@ def test_weighted_mean_with_sample_and_class_weights(backend):
 MASKED = {
     "ce mean": lambda T: (xploss.cross_entropy, (T(Z), T(np.full(N, IGNORE))), {}),
     "ce weighted_mean": lambda T: (xploss.cross_entropy, (T(Z), T(np.full(N, IGNORE))),
-                                   {"class_weight": T(CW), "weight": T(W), "reduction": "weighted_mean"}),
+                                   {"class_weight": T(CW), "sample_weight": T(W), "reduction": "weighted_mean"}),
     "ce ignore 3": lambda T: (xploss.cross_entropy, (T(Z), T(np.full(N, 3))), {"ignore_index": 3}),
     "mse zero weights": lambda T: (xploss.mse, (T(P), T(Y)),
-                                   {"weight": T(np.zeros(N)), "reduction": "weighted_mean"}),
+                                   {"sample_weight": T(np.zeros(N)), "reduction": "weighted_mean"}),
 }
 
 
@@ -137,13 +137,13 @@ def test_micro_batches_add_up(backend, k, weighted):
     T = lambda x: to_backend(backend, x)  # noqa: E731
     vg = xploss.value_and_grad(xploss.cross_entropy)
     w = W if weighted else np.ones(N)
-    full_value, full_grad = vg(T(Z), T(LAB), weight=T(w))
+    full_value, full_grad = vg(T(Z), T(LAB), sample_weight=T(w))
     splits = list(zip(*(np.split(a, SPLITS[k]) for a in (Z, LAB, w))))
     # the partial form: each part's sum and its count (0 for the all-ignored part), added up
-    counts = [xploss.cross_entropy(T(z), T(lab), weight=T(ww), reduction="count") for z, lab, ww in splits]
+    counts = [xploss.cross_entropy(T(z), T(lab), sample_weight=T(ww), reduction="count") for z, lab, ww in splits]
     assert [float(to_numpy(c)) for c in counts] == [float(np.sum(lab != IGNORE)) for _, lab, _ in splits]
     count = sum(float(to_numpy(c)) for c in counts)
-    parts = [vg(T(z), T(lab), weight=T(ww), reduction="sum") for z, lab, ww in splits]
+    parts = [vg(T(z), T(lab), sample_weight=T(ww), reduction="sum") for z, lab, ww in splits]
     value = sum(float(to_numpy(v)) for v, _ in parts) / count
     grad = np.concatenate([to_numpy(g) for _, g in parts]) / count
     assert_close(full_value, value, dtype="float64", b=backend, what="value")
@@ -156,14 +156,15 @@ def test_micro_batches_add_up_weighted_mean(backend, k):
     """Σ sums / Σ total weights = the full batch's torch-style weighted mean; the totals have no gradient."""
     T = lambda x: to_backend(backend, x)  # noqa: E731
     kw = {"class_weight": T(CW)}
-    full = xploss.cross_entropy(T(Z), T(LAB), weight=T(W), reduction="weighted_mean", **kw)
+    full = xploss.cross_entropy(T(Z), T(LAB), sample_weight=T(W), reduction="weighted_mean", **kw)
     splits = list(zip(*(np.split(a, SPLITS[k]) for a in (Z, LAB, W))))
-    sums = [xploss.cross_entropy(T(z), T(lab), weight=T(w), reduction="sum", **kw) for z, lab, w in splits]
-    totals = [xploss.cross_entropy(T(z), T(lab), weight=T(w), reduction="total_weight", **kw)
+    sums = [xploss.cross_entropy(T(z), T(lab), sample_weight=T(w), reduction="sum", **kw) for z, lab, w in splits]
+    totals = [xploss.cross_entropy(T(z), T(lab), sample_weight=T(w), reduction="total_weight", **kw)
               for z, lab, w in splits]
     value = sum(float(to_numpy(v)) for v in sums) / sum(float(to_numpy(t)) for t in totals)
     assert_close(full, value, dtype="float64", b=backend, what="weighted mean from parts")
-    _, grad = xploss.value_and_grad(xploss.cross_entropy)(T(Z), T(LAB), weight=T(W), reduction="total_weight", **kw)
+    _, grad = xploss.value_and_grad(xploss.cross_entropy)(
+        T(Z), T(LAB), sample_weight=T(W), reduction="total_weight", **kw)
     assert np.all(to_numpy(grad) == 0.0)
 
 
@@ -176,7 +177,7 @@ def test_row_weight_is_keras_sum_over_batch_size(backend):
     expected = {"mean": np.sum(W * per_sample) / N, "weighted_mean": np.sum(W * per_sample) / np.sum(W)}
     for reduction, value in expected.items():
         for w in (W, W[:, None], np.repeat(W[:, None], D, axis=1)):
-            got = xploss.mse(T(P), T(Y), weight=T(w), reduction=reduction)
+            got = xploss.mse(T(P), T(Y), sample_weight=T(w), reduction=reduction)
             assert_close(got, value, dtype="float64", b=backend, what=f"{reduction}, weight {w.shape}")
 
 
@@ -186,7 +187,7 @@ def test_row_weight_on_spatial_cross_entropy(backend):
     lab = np.stack([LAB, np.roll(LAB, 1)], axis=1)
     per = np.stack([ce_ref(z[:, :, h], lab[:, h])[0] for h in range(2)], axis=1)
     T = lambda x: to_backend(backend, x)  # noqa: E731
-    got = xploss.cross_entropy(T(z), T(lab), axis=1, weight=T(W))
+    got = xploss.cross_entropy(T(z), T(lab), axis=1, sample_weight=T(W))
     assert_close(got, np.sum(W[:, None] * per) / np.sum(lab != IGNORE), dtype="float64", b=backend)
 
 
@@ -197,7 +198,7 @@ def test_weight_gradient_mse(backend, reduction):
     def ref(w):
         return reduce_ref((P - Y) ** 2, reduction, w)
 
-    f = xploss.value_and_grad(lambda p, y, w: xploss.mse(p, y, weight=w, reduction=reduction), argnums=2)
+    f = xploss.value_and_grad(lambda p, y, w: xploss.mse(p, y, sample_weight=w, reduction=reduction), argnums=2)
     value, grad = f(*(to_backend(backend, a) for a in (P, Y, W)))
     assert_close(value, ref(W), dtype="float64", b=backend, what="value")
     assert_close(grad, numeric_grad(ref, W), dtype="float64", b=backend, rtol=1e-8, what="d/dweight")
@@ -210,7 +211,7 @@ def test_weight_gradient_class_weighted_cross_entropy(backend):
         return np.sum(w * loss) / np.sum(w * norm)
 
     f = xploss.value_and_grad(
-        lambda z, lab, w, cw: xploss.cross_entropy(z, lab, weight=w, class_weight=cw, reduction="weighted_mean"),
+        lambda z, lab, w, cw: xploss.cross_entropy(z, lab, sample_weight=w, class_weight=cw, reduction="weighted_mean"),
         argnums=(0, 2))
     value, (_, grad) = f(*(to_backend(backend, a) for a in (Z, LAB, W, CW)))
     assert_close(value, ref(W), dtype="float64", b=backend, what="value")

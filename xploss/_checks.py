@@ -106,13 +106,13 @@ def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
     if w is None:
         return None
     if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
-        raise error(fn, "weight", "a real array", f"dtype {w.dtype}", kind=XplossTypeError)
+        raise error(fn, "sample_weight", "a real array", f"dtype {w.dtype}", kind=XplossTypeError)
     ws = shape_of(w)
     ok = len(ws) <= len(loss_shape) and all(
         a is None or b is None or a == 1 or a == b for a, b in zip(ws, loss_shape)
     )
     if not ok:
-        raise error(fn, "weight", f"a shape aligned with the leading axes of the per-sample loss "
+        raise error(fn, "sample_weight", f"a shape aligned with the leading axes of the per-sample loss "
                     f"{_shape_str(loss_shape)} (e.g. {_shape_str(loss_shape[:1])} or {_shape_str(loss_shape)})",
                     f"shape {_shape_str(ws)}")
     return w if w.dtype == dtype else xp.astype(w, dtype)

@@ -23,7 +23,7 @@ A :class:`Primitive` holds
 :class:`Bound` fuses a primitive with its static options and the reduction into
 one differentiable operation; the backends bind ``Bound.forward``,
 ``Bound.vjp`` and ``Bound.jvp`` into their autodiff.  The last array of a
-bound call is always the optional per-sample ``weight``.
+bound call is always the optional per-sample ``sample_weight``.
 """
 
 from __future__ import annotations
@@ -39,16 +39,14 @@ __all__ = ["Primitive", "Bound", "apply"]
 # -- precision policy --------------------------------------------------------------
 # float16 / bfloat16 inputs are computed in float32 and returned in their own
 # dtype (values and gradients): the same policy on every backend.
-_LOW: dict[int, tuple] = {}
-
-
 def _low_dtypes(xp: Any) -> tuple:
-    """The namespace's 16-bit float dtypes (compared with ``==``: no dtype hashing)."""
-    low = _LOW.get(id(xp))
-    if low is None:
-        low = _LOW[id(xp)] = tuple(d for d in (getattr(xp, "float16", None), getattr(xp, "bfloat16", None))
-                                   if d is not None)
-    return low
+    """The namespace's 16-bit float dtypes (compared with ``==``: no dtype hashing).
+
+    Read from the namespace each time, never cached in a module-level dict: a
+    cache filled on the first call is a global that torch.compile guards on,
+    and it would recompile once after that call.
+    """
+    return tuple(d for d in (getattr(xp, "float16", None), getattr(xp, "bfloat16", None)) if d is not None)
 
 
 def _is_low(xp: Any, dtype: Any) -> bool:
@@ -217,11 +215,11 @@ class Bound:
 _BOUND: dict[tuple, Bound] = {}
 
 
-def apply(backend: Any, prim: Primitive, arrays: tuple, *, weight: Any = None,
+def apply(backend: Any, prim: Primitive, arrays: tuple, *, sample_weight: Any = None,
           reduction: str = "mean", **static: Any) -> Any:
     """Run ``prim`` on ``arrays`` through ``backend``'s autodiff binding."""
     key = (prim, reduction, *static.items())
     bound = _BOUND.get(key)
     if bound is None:
         bound = _BOUND[key] = Bound(prim, tuple(sorted(static.items())), reduction)
-    return backend.apply(bound, (*arrays, weight))
+    return backend.apply(bound, (*arrays, sample_weight))

@@ -15,6 +15,7 @@ from typing import Any
 import array_api_compat.torch as compat
 import torch
 
+from .._api import check_caller
 from .._errors import XplossTypeError, error
 from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
@@ -176,6 +177,13 @@ def _call(bound: Any, arrays: tuple) -> Any:
     return _C_APPLY(bound, *arrays)
 
 
+def _autocast_float32(x: Any) -> Any:
+    """Autocast's float32 policy: float16/bfloat16 (and float32) tensors as float32, float64 kept."""
+    if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != torch.float64 and x.dtype != torch.float32:
+        return x.float()
+    return x
+
+
 class TorchBackend(Backend):
     name = "torch"
     xp = xp
@@ -185,6 +193,24 @@ class TorchBackend(Backend):
         if torch.compiler.is_compiling() or not isinstance(x, torch.Tensor):
             return None
         return x.detach().cpu().numpy()
+
+    def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        """Run a public loss: the Keras caller check (not while compiling), then torch's autocast policy.
+
+        Under ``torch.autocast`` torch computes its losses in float32 (the
+        autocast "float32" op list): low-precision floating inputs are cast to
+        float32, the loss runs with autocast off and returns float32, and a
+        bfloat16 prediction with a float32 target is accepted, as in torch.
+        """
+        if not torch.compiler.is_compiling():
+            check_caller(name, 1)
+        device = args[0].device.type
+        if not torch.is_autocast_enabled(device):
+            return fn(*args, **kwargs)
+        args = tuple(_autocast_float32(a) for a in args)
+        kwargs = {k: _autocast_float32(v) for k, v in kwargs.items()}
+        with torch.autocast(device, enabled=False):
+            return fn(*args, **kwargs)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _checks, _ops
+from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
 
@@ -59,19 +60,19 @@ def _sigmoid_bce(xp: Any, z: Any, t: Any, e: Any, l1e: Any) -> tuple[Any, Any]:
     return xp.abs(z) * w + l1e, w
 
 
-def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, weight: Any, reduction: str,
+def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, sample_weight: Any, reduction: str,
              extra: dict | None = None, event: bool = False) -> tuple[Any, Any, Any]:
     """Resolve, check ``x`` (floating) and ``y`` (its shape; cast), the weight and the reduction."""
-    be = resolve(fn, {names[0]: x, names[1]: y, "weight": weight, **(extra or {})})
+    be = resolve(fn, {names[0]: x, names[1]: y, "sample_weight": sample_weight, **(extra or {})})
     xp = be.xp
     _checks.floating(fn, names[0], xp, x)
     y = _checks.target_like(fn, xp, (names[0], x), (names[1], y))
     shape = _checks.shape_of(x)
     if event and len(shape) == 0:
         raise _checks.error(fn, names[0], "an array with a class axis (ndim >= 1)", "a 0-d array")
-    weight = _checks.weight(fn, xp, weight, shape[:-1] if event else shape, x.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, shape[:-1] if event else shape, x.dtype)
     _checks.reduction(fn, reduction)
-    return be, y, weight
+    return be, y, sample_weight
 
 
 def _alpha(fn: str, alpha: float | None) -> float | None:
@@ -154,14 +155,15 @@ def _prob_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float | None, lab
 _PROB = Primitive("binary_cross_entropy", _prob_fwd, _prob_partials)
 
 
-def _prob_loss(fn: str, probs: Any, labels: Any, weight: Any, reduction: str, **static: Any) -> Any:
-    be, labels, weight = _prepare(fn, ("probs", "labels"), probs, labels, weight, reduction)
+def _prob_loss(fn: str, probs: Any, labels: Any, sample_weight: Any, reduction: str, **static: Any) -> Any:
+    be, labels, sample_weight = _prepare(fn, ("probs", "labels"), probs, labels, sample_weight, reduction)
     _checks.in_unit_interval(fn, "probs", be, probs)
-    return apply(be, _PROB, (probs, labels), weight=weight, reduction=reduction, **static)
+    return apply(be, _PROB, (probs, labels), sample_weight=sample_weight, reduction=reduction, **static)
 
 
+@loss
 def binary_cross_entropy(probs: Any, labels: Any, /, *, eps: float | None = None, label_smoothing: float = 0.0,
-                         weight: Any = None, reduction: str = "mean") -> Any:
+                         sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Binary cross-entropy on probabilities, with torch's or Keras' edge handling.
 
     .. math::
@@ -185,7 +187,7 @@ def binary_cross_entropy(probs: Any, labels: Any, /, *, eps: float | None = None
         ``[eps, 1 - eps]``, zero gradient outside); Keras uses ``1e-7``.
     label_smoothing : float, default 0.0
         In ``[0, 1]``; Keras' binary smoothing ``y (1 - ls) + ls/2``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``probs`` (``(N,)``
         weighs the rows of an ``(N, C)`` input).
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
@@ -241,12 +243,13 @@ def binary_cross_entropy(probs: Any, labels: Any, /, *, eps: float | None = None
     fn = "binary_cross_entropy"
     if eps is not None:
         eps = _checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True)
-    return _prob_loss(fn, probs, labels, weight, reduction, eps=eps, alpha=None, **_options(fn, label_smoothing),
+    return _prob_loss(fn, probs, labels, sample_weight, reduction, eps=eps, alpha=None, **_options(fn, label_smoothing),
                       gamma=0.0)
 
 
+@loss
 def binary_focal(probs: Any, labels: Any, /, *, alpha: float | None = 0.25, gamma: float = 2.0,
-                 label_smoothing: float = 0.0, eps: float = 1e-7, weight: Any = None,
+                 label_smoothing: float = 0.0, eps: float = 1e-7, sample_weight: Any = None,
                  reduction: str = "mean") -> Any:
     r"""Binary focal loss on probabilities (Keras ``BinaryFocalCrossentropy`` semantics).
 
@@ -272,7 +275,7 @@ def binary_focal(probs: Any, labels: Any, /, *, alpha: float | None = 0.25, gamm
         In ``[0, 1]``; Keras' ``y (1 - ls) + ls/2``, used in every term.
     eps : float, default 1e-7
         Clip of the probabilities inside the logs, in ``(0, 0.5)``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``probs``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
@@ -312,7 +315,7 @@ def binary_focal(probs: Any, labels: Any, /, *, alpha: float | None = 0.25, gamm
     """
     fn = "binary_focal"
     eps = _checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True)
-    return _prob_loss(fn, probs, labels, weight, reduction, eps=eps, alpha=_alpha(fn, alpha),
+    return _prob_loss(fn, probs, labels, sample_weight, reduction, eps=eps, alpha=_alpha(fn, alpha),
                       **_options(fn, label_smoothing, gamma))
 
 
@@ -348,8 +351,10 @@ _SBCE = Primitive("sigmoid_binary_cross_entropy", _sbce_fwd, _sbce_partials, vjp
 _SBCE_POS_WEIGHT = Primitive("sigmoid_binary_cross_entropy", _sbce_fwd, _sbce_partials)  # unbroadcasts pw
 
 
+@loss
 def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any = None,
-                                 label_smoothing: float = 0.0, weight: Any = None, reduction: str = "mean") -> Any:
+                                 label_smoothing: float = 0.0, sample_weight: Any = None,
+                                 reduction: str = "mean") -> Any:
     r"""Binary cross-entropy on logits (sigmoid cross-entropy), stable for any logit.
 
     .. math::
@@ -370,7 +375,7 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any
         the last axis (``(C,)`` for ``(N, C)`` logits), as torch.  It gets a gradient.
     label_smoothing : float, default 0.0
         In ``[0, 1]``; Keras' ``y (1 - ls) + ls/2``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``logits``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
@@ -412,12 +417,12 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any
     10000.0
     """
     fn = "sigmoid_binary_cross_entropy"
-    be, labels, weight = _prepare(fn, ("logits", "labels"), logits, labels, weight, reduction,
+    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
                                   {"pos_weight": pos_weight})
     if pos_weight is not None:
         pos_weight = _trailing(fn, be.xp, pos_weight, logits)
     prim = _SBCE if pos_weight is None else _SBCE_POS_WEIGHT
-    return apply(be, prim, (logits, labels, pos_weight), weight=weight, reduction=reduction,
+    return apply(be, prim, (logits, labels, pos_weight), sample_weight=sample_weight, reduction=reduction,
                  **_options(fn, label_smoothing))
 
 
@@ -479,8 +484,10 @@ def _focal_partials(xp: Any, arrays: tuple, res: tuple, *, alpha: float | None, 
 _FOCAL = Primitive("sigmoid_focal", _focal_fwd, _focal_partials)
 
 
+@loss
 def sigmoid_focal(logits: Any, labels: Any, /, *, alpha: float | None = 0.25, gamma: float = 2.0,
-                  label_smoothing: float = 0.0, weight: Any = None, reduction: str = "mean") -> Any:
+                  label_smoothing: float = 0.0, sample_weight: Any = None,
+                                 reduction: str = "mean") -> Any:
     r"""Sigmoid focal loss on logits (Lin et al. 2017; torchvision and optax semantics).
 
     .. math::
@@ -504,7 +511,7 @@ def sigmoid_focal(logits: Any, labels: Any, /, *, alpha: float | None = 0.25, ga
         Focusing exponent ``>= 0``; ``gamma=0`` is the (balanced) sigmoid cross-entropy.
     label_smoothing : float, default 0.0
         In ``[0, 1]``; Keras' ``y (1 - ls) + ls/2``, used in every term.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``logits``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.  torchvision's default is ``"none"``.
@@ -548,8 +555,9 @@ def sigmoid_focal(logits: Any, labels: Any, /, *, alpha: float | None = 0.25, ga
     0.043322
     """
     fn = "sigmoid_focal"
-    be, labels, weight = _prepare(fn, ("logits", "labels"), logits, labels, weight, reduction)
-    return apply(be, _FOCAL, (logits, labels), weight=weight, reduction=reduction, alpha=_alpha(fn, alpha),
+    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction)
+    return apply(be, _FOCAL, (logits, labels), sample_weight=sample_weight, reduction=reduction,
+                 alpha=_alpha(fn, alpha),
                  **_options(fn, label_smoothing, gamma))
 
 
@@ -570,7 +578,8 @@ def _soft_margin_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
 _SOFT_MARGIN = Primitive("soft_margin", _soft_margin_fwd, _soft_margin_partials)
 
 
-def soft_margin(logits: Any, labels: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def soft_margin(logits: Any, labels: Any, /, *, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Soft-margin (logistic) loss for labels ±1.
 
     .. math:: \ell_i = \log\big(1 + e^{-y_i z_i}\big)
@@ -581,7 +590,7 @@ def soft_margin(logits: Any, labels: Any, /, *, weight: Any = None, reduction: s
         Real floating, any shape.
     labels : array
         Labels ``-1`` or ``1`` (any real value is accepted), the shape of ``logits``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``logits``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
@@ -616,8 +625,8 @@ def soft_margin(logits: Any, labels: Any, /, *, weight: Any = None, reduction: s
     1000.0
     """
     fn = "soft_margin"
-    be, labels, weight = _prepare(fn, ("logits", "labels"), logits, labels, weight, reduction)
-    return apply(be, _SOFT_MARGIN, (logits, labels), weight=weight, reduction=reduction)
+    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction)
+    return apply(be, _SOFT_MARGIN, (logits, labels), sample_weight=sample_weight, reduction=reduction)
 
 
 def _mlsm_fwd(xp: Any, z: Any, y: Any, cw: Any) -> tuple:
@@ -637,7 +646,8 @@ def _mlsm_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
 _MLSM = Primitive("multilabel_soft_margin", _mlsm_fwd, _mlsm_partials, event_axis=-1)
 
 
-def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = None, weight: Any = None,
+@loss
+def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = None, sample_weight: Any = None,
                            reduction: str = "mean") -> Any:
     r"""Multi-label soft-margin loss: per sample, the class mean of the sigmoid cross-entropy.
 
@@ -652,7 +662,7 @@ def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = N
         Targets in ``[0, 1]``, the shape of ``logits``.
     class_weight : array, optional
         ``(C,)`` weight per class (no gradient).
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of the per-sample loss ``(...,)``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples.
@@ -688,7 +698,7 @@ def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = N
     array([0.693147, 0.126928])
     """
     fn = "multilabel_soft_margin"
-    be, labels, weight = _prepare(fn, ("logits", "labels"), logits, labels, weight, reduction,
+    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
                                   {"class_weight": class_weight}, event=True)
     if class_weight is not None:
         xp, num = be.xp, _checks.shape_of(logits)[-1]
@@ -697,7 +707,7 @@ def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = N
         if len(cws) != 1 or (num is not None and cws[0] not in (None, num)):
             raise _checks.error(fn, "class_weight", f"shape ({num},)", f"shape {cws}")
         class_weight = xp.astype(class_weight, logits.dtype)
-    return apply(be, _MLSM, (logits, labels, class_weight), weight=weight, reduction=reduction)
+    return apply(be, _MLSM, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction)
 
 
 # -- margins: Keras hinge / squared hinge ------------------------------------------------
@@ -725,12 +735,13 @@ def _hinge_partials(xp: Any, arrays: tuple, res: tuple, *, squared: bool) -> tup
 _HINGE = Primitive("hinge", _hinge_fwd, _hinge_partials)
 
 
-def _hinge(fn: str, pred: Any, labels: Any, weight: Any, reduction: str, squared: bool) -> Any:
-    be, labels, weight = _prepare(fn, ("pred", "labels"), pred, labels, weight, reduction)
-    return apply(be, _HINGE, (pred, labels), weight=weight, reduction=reduction, squared=squared)
+def _hinge(fn: str, pred: Any, labels: Any, sample_weight: Any, reduction: str, squared: bool) -> Any:
+    be, labels, sample_weight = _prepare(fn, ("pred", "labels"), pred, labels, sample_weight, reduction)
+    return apply(be, _HINGE, (pred, labels), sample_weight=sample_weight, reduction=reduction, squared=squared)
 
 
-def hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def hinge(pred: Any, labels: Any, /, *, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Binary hinge loss (Keras semantics: 0/1 labels become ∓1).
 
     .. math:: \ell_i = \max(0,\, 1 - \tilde y_i\, p_i), \qquad
@@ -744,7 +755,7 @@ def hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: str = "me
         Labels ``±1``, or ``0``/``1`` (mapped to ``-1``/``1`` when *every* label of
         the call is 0 or 1, as Keras; a mixed ``{-1, 0, 1}`` array is used as
         is), the shape of ``pred``.  Not differentiated.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``pred``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
@@ -781,10 +792,11 @@ def hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: str = "me
     >>> float(xploss.hinge(np.array([0.3, -2.0]), np.array([1, 0])))
     0.35
     """
-    return _hinge("hinge", pred, labels, weight, reduction, False)
+    return _hinge("hinge", pred, labels, sample_weight, reduction, False)
 
 
-def squared_hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def squared_hinge(pred: Any, labels: Any, /, *, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Squared binary hinge loss (Keras semantics: 0/1 labels become ∓1).
 
     .. math:: \ell_i = \max(0,\, 1 - \tilde y_i\, p_i)^2
@@ -795,7 +807,7 @@ def squared_hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: s
         Real-valued scores, any shape.
     labels : array
         As in :func:`hinge` (the same 0/1 → ∓1 mapping).
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``pred``.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         As in :func:`binary_cross_entropy`.
@@ -825,7 +837,7 @@ def squared_hinge(pred: Any, labels: Any, /, *, weight: Any = None, reduction: s
     >>> round(float(xploss.squared_hinge(np.array([0.3, -2.0]), np.array([1, 0]))), 6)
     0.245
     """
-    return _hinge("squared_hinge", pred, labels, weight, reduction, True)
+    return _hinge("squared_hinge", pred, labels, sample_weight, reduction, True)
 
 
 # Aliases

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _checks, _ops
+from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
 
@@ -136,8 +137,9 @@ def _ce_prob_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, label_sm
 _CE_PROB = Primitive("cross_entropy", _ce_prob_fwd, _ce_prob_partials, event_axis="axis")
 
 
+@loss
 def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = None,
-                  ignore_index: int | None = -100, label_smoothing: float = 0.0, weight: Any = None,
+                  ignore_index: int | None = -100, label_smoothing: float = 0.0, sample_weight: Any = None,
                   reduction: str = "mean") -> Any:
     r"""Softmax cross-entropy from logits, with class-index or probability targets.
 
@@ -165,7 +167,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         the count of a mean.  An all-ignored batch gives 0 (torch gives NaN).
     label_smoothing : float, default 0.0
         In ``[0, 1]``; mixes the target with the uniform distribution.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples;
@@ -214,7 +216,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
     0.169846
     """
     fn = "cross_entropy"
-    be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     zshape = _checks.shape_of(logits)
@@ -235,13 +237,13 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
         masked = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
-        weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
-        return apply(be, _CE_INDEX, (logits, labels, class_weight), weight=weight, reduction=reduction,
+        sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+        return apply(be, _CE_INDEX, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                      axis=axis, ignore_index=ignore_index if masked else None, label_smoothing=ls)
     if not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices or floating probabilities", f"dtype {labels.dtype}",
                             kind=_checks.XplossTypeError)
     labels = _checks.target_like(fn, xp, ("logits", logits), ("labels", labels))
-    weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
-    return apply(be, _CE_PROB, (logits, labels, class_weight), weight=weight, reduction=reduction,
+    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    return apply(be, _CE_PROB, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                  axis=axis, label_smoothing=ls)

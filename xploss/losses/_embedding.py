@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _checks
+from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
 
@@ -70,8 +71,9 @@ def _triplet_partials(xp: Any, arrays: tuple, res: tuple, *, margin: float, p: f
 _TRIPLET = Primitive("triplet_margin", _triplet_fwd, _triplet_partials, event_axis=-1)
 
 
+@loss
 def triplet_margin(anchor: Any, positive: Any, negative: Any, /, *, margin: float = 1.0, p: float = 2.0,
-                   eps: float = 1e-6, swap: bool = False, weight: Any = None, reduction: str = "mean") -> Any:
+                   eps: float = 1e-6, swap: bool = False, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Triplet margin loss with torch's pairwise distance.
 
     .. math::
@@ -93,7 +95,7 @@ def triplet_margin(anchor: Any, positive: Any, negative: Any, /, *, margin: floa
         gradient stays finite.
     swap : bool, default False
         Use ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al.).
-    weight, reduction
+    sample_weight, reduction
         Per-sample weight ``(N,)`` and reduction, as everywhere.
 
     Returns
@@ -126,7 +128,7 @@ def triplet_margin(anchor: Any, positive: Any, negative: Any, /, *, margin: floa
     5.0
     """
     fn = "triplet_margin"
-    be = resolve(fn, {"anchor": anchor, "positive": positive, "negative": negative, "weight": weight})
+    be = resolve(fn, {"anchor": anchor, "positive": positive, "negative": negative, "sample_weight": sample_weight})
     xp = be.xp
     _checks.floating(fn, "anchor", xp, anchor)
     if anchor.ndim < 1:
@@ -140,7 +142,7 @@ def triplet_margin(anchor: Any, positive: Any, negative: Any, /, *, margin: floa
     margin = _checks.number(fn, "margin", margin, low=0.0)
     p = _checks.number(fn, "p", p, low=0.0, low_open=True)
     eps = _checks.number(fn, "eps", eps, low=0.0)
-    weight = _checks.weight(fn, xp, weight, _checks.shape_of(anchor)[:-1], anchor.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, _checks.shape_of(anchor)[:-1], anchor.dtype)
     _checks.reduction(fn, reduction)
-    return apply(be, _TRIPLET, (anchor, positive, negative), weight=weight, reduction=reduction,
+    return apply(be, _TRIPLET, (anchor, positive, negative), sample_weight=sample_weight, reduction=reduction,
                  margin=margin, p=p, eps=eps, swap=bool(swap))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _checks, _ops
+from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
 from ._classification import _along, _gather
@@ -69,7 +70,8 @@ def _ch_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int) -> tuple:
 _CH = Primitive("categorical_hinge", _ch_fwd, _ch_partials, event_axis="axis")
 
 
-def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
+@loss
+def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, sample_weight: Any = None,
                       reduction: str = "mean") -> Any:
     r"""Categorical hinge loss, exactly Keras' ``CategoricalHinge``.
 
@@ -93,7 +95,7 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
         accepted: integer arrays are class indices).
     axis : int, default -1
         Class axis.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples (Keras' ``sum_over_batch_size``).
@@ -144,7 +146,7 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
     0.85
     """
     fn = "categorical_hinge"
-    be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _checks.reduction(fn, reduction)
@@ -158,8 +160,8 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
     else:
         raise _checks.error(fn, "labels", "integer class indices or a floating target", f"dtype {labels.dtype}",
                             kind=_checks.XplossTypeError)
-    weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
-    return apply(be, _CH, (logits, labels), weight=weight, reduction=reduction, axis=axis)
+    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    return apply(be, _CH, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)
 
 
 # -- multi-class margin (torch MultiMarginLoss) ------------------------------------------------
@@ -188,8 +190,9 @@ def _mm_normalizer(xp: Any, z: Any, y: Any, cw: Any, **static: Any) -> tuple:
 _MM = Primitive("multi_margin", _mm_fwd, _mm_partials, normalizer=_mm_normalizer, event_axis="axis")
 
 
+@loss
 def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0, class_weight: Any = None,
-                 axis: int = -1, weight: Any = None, reduction: str = "mean") -> Any:
+                 axis: int = -1, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Multi-class margin loss, torch's ``MultiMarginLoss``.
 
     .. math::
@@ -211,7 +214,7 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
         weight of its target (no gradient); torch's ``weight=``.
     axis : int, default -1
         Class axis.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples **even with**
@@ -257,7 +260,7 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
     0.48
     """
     fn = "multi_margin"
-    be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p not in (1, 2):
@@ -271,8 +274,8 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
             raise _checks.error(fn, "class_weight", f"shape ({num_classes},)", f"shape {cws}")
         class_weight = xp.astype(class_weight, logits.dtype)
     _checks.reduction(fn, reduction)
-    weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
-    return apply(be, _MM, (logits, labels, class_weight), weight=weight, reduction=reduction,
+    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    return apply(be, _MM, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                  axis=axis, p=int(p), margin=margin)
 
 
@@ -315,7 +318,8 @@ def _mlm_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int) -> tuple:
 _MLM = Primitive("multilabel_margin", _mlm_fwd, _mlm_partials, event_axis="axis")
 
 
-def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
+@loss
+def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, sample_weight: Any = None,
                       reduction: str = "mean") -> Any:
     r"""Multi-label margin loss, torch's ``MultiLabelMarginLoss``.
 
@@ -338,7 +342,7 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
         twice, as in torch.
     axis : int, default -1
         Class axis (the axis of the target lists too).
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of samples (torch's ``'mean'``).
@@ -379,14 +383,14 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, weight: An
     0.85
     """
     fn = "multilabel_margin"
-    be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _class_indices(fn, be, labels, _checks.shape_of(logits), num_classes,
                    f"integer target lists of shape {_checks.shape_of(logits)} padded with -1", lists=True)
     _checks.reduction(fn, reduction)
-    weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
-    return apply(be, _MLM, (logits, labels), weight=weight, reduction=reduction, axis=axis)
+    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    return apply(be, _MLM, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)
 
 
 # -- zero-one error (a metric) ------------------------------------------------------------------
@@ -407,7 +411,8 @@ def _zo_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int) -> tuple:
 _ZO = Primitive("zero_one", _zo_fwd, _zo_partials, event_axis="axis")
 
 
-def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Zero-one error: the misclassification rate, a metric (no useful gradient).
 
     .. math:: \ell_i = \big[\operatorname{argmax}_k z_{ik} \ne y_i\big]
@@ -421,7 +426,7 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
         Integer class indices of shape ``logits.shape`` without ``axis``.
     axis : int, default -1
         Class axis.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"``: the error rate; ``"sum"``: the number of errors;
@@ -449,7 +454,7 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
     exactly that zero gradient on every backend rather than raising, so the
     metric can sit in a differentiated sum.  Train with a surrogate
     (:func:`cross_entropy`, :func:`multi_margin`, :func:`categorical_hinge`).
-    A per-sample ``weight`` does receive its gradient (the 0/1 errors).
+    A per-sample ``sample_weight`` does receive its gradient (the 0/1 errors).
 
     See Also
     --------
@@ -468,10 +473,10 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, weight: Any = None,
     0.666667
     """
     fn = "zero_one"
-    be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _class_indices(fn, be, labels, sample_shape, num_classes, f"integer labels of shape {sample_shape}")
     _checks.reduction(fn, reduction)
-    weight = _checks.weight(fn, xp, weight, sample_shape, logits.dtype)
-    return apply(be, _ZO, (logits, labels), weight=weight, reduction=reduction, axis=axis)
+    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    return apply(be, _ZO, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)

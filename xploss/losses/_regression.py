@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from .. import _checks
+from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
 
@@ -25,16 +26,16 @@ _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _elementwise(fn: str, prim: Primitive, pred: Any, target: Any, weight: Any, reduction: str,
+def _elementwise(fn: str, prim: Primitive, pred: Any, target: Any, sample_weight: Any, reduction: str,
                  **static: Any) -> Any:
     """Validate a ``(pred, target)`` pair and run an elementwise primitive."""
-    be = resolve(fn, {"pred": pred, "target": target, "weight": weight})
+    be = resolve(fn, {"pred": pred, "target": target, "sample_weight": sample_weight})
     xp = be.xp
     _checks.floating(fn, "pred", xp, pred)
     target = _checks.target_like(fn, xp, ("pred", pred), ("target", target))
-    weight = _checks.weight(fn, xp, weight, _checks.shape_of(pred), pred.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, _checks.shape_of(pred), pred.dtype)
     _checks.reduction(fn, reduction)
-    return apply(be, prim, (pred, target), weight=weight, reduction=reduction, **static)
+    return apply(be, prim, (pred, target), sample_weight=sample_weight, reduction=reduction, **static)
 
 
 def _sign(xp: Any, r: Any) -> Any:
@@ -62,7 +63,8 @@ def _mse_vjp(xp: Any, arrays: tuple, res: tuple, g: Any) -> tuple:
 _MSE = Primitive("mean_squared_error", _mse_fwd, _mse_partials, vjp=_mse_vjp)
 
 
-def mean_squared_error(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def mean_squared_error(pred: Any, target: Any, /, *, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Mean squared error.
 
     .. math:: \ell_i = (p_i - y_i)^2
@@ -72,7 +74,7 @@ def mean_squared_error(pred: Any, target: Any, /, *, weight: Any = None, reducti
     pred, target : array
         Predictions and targets of the same shape.  ``pred`` must be real
         floating; an integer or bool ``target`` is cast to ``pred.dtype``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned on the leading axes of ``pred`` (``(N,)``
         weighs rows of an ``(N, D)`` input).
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
@@ -109,7 +111,7 @@ def mean_squared_error(pred: Any, target: Any, /, *, weight: Any = None, reducti
     >>> float(xploss.mse(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])))
     4.333333333333333
     """
-    return _elementwise("mean_squared_error", _MSE, pred, target, weight, reduction)
+    return _elementwise("mean_squared_error", _MSE, pred, target, sample_weight, reduction)
 
 
 # -- mean absolute error ----------------------------------------------------------
@@ -127,7 +129,8 @@ def _mae_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
 _MAE = Primitive("mean_absolute_error", _mae_fwd, _mae_partials)
 
 
-def mean_absolute_error(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def mean_absolute_error(pred: Any, target: Any, /, *, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Mean absolute error (L1).
 
     .. math:: \ell_i = |p_i - y_i|
@@ -136,7 +139,7 @@ def mean_absolute_error(pred: Any, target: Any, /, *, weight: Any = None, reduct
     ----------
     pred, target : array
         Same shape.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -160,7 +163,7 @@ def mean_absolute_error(pred: Any, target: Any, /, *, weight: Any = None, reduct
     >>> float(xploss.mae(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
     1.5
     """
-    return _elementwise("mean_absolute_error", _MAE, pred, target, weight, reduction)
+    return _elementwise("mean_absolute_error", _MAE, pred, target, sample_weight, reduction)
 
 
 # -- huber / smooth L1 --------------------------------------------------------------
@@ -188,7 +191,8 @@ def _huber_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, delta: float, scal
 _HUBER = Primitive("huber", _huber_fwd, _huber_partials, vjp=_huber_vjp)
 
 
-def huber(pred: Any, target: Any, /, *, delta: float = 1.0, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def huber(pred: Any, target: Any, /, *, delta: float = 1.0, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Huber loss.
 
     .. math::
@@ -202,7 +206,7 @@ def huber(pred: Any, target: Any, /, *, delta: float = 1.0, weight: Any = None, 
         Same shape.
     delta : float, default 1.0
         Threshold between the quadratic and linear parts; must be > 0.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -233,10 +237,12 @@ def huber(pred: Any, target: Any, /, *, delta: float = 1.0, weight: Any = None, 
     1.3125
     """
     delta = _checks.number("huber", "delta", delta, low=0.0, low_open=True)
-    return _elementwise("huber", _HUBER, pred, target, weight, reduction, delta=delta, scale=1.0)
+    return _elementwise("huber", _HUBER, pred, target, sample_weight, reduction, delta=delta, scale=1.0)
 
 
-def smooth_l1(pred: Any, target: Any, /, *, beta: float = 1.0, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def smooth_l1(pred: Any, target: Any, /, *, beta: float = 1.0, sample_weight: Any = None,
+              reduction: str = "mean") -> Any:
     r"""Smooth L1 loss (``huber(delta=beta) / beta``).
 
     .. math::
@@ -249,7 +255,7 @@ def smooth_l1(pred: Any, target: Any, /, *, beta: float = 1.0, weight: Any = Non
         Same shape.
     beta : float, default 1.0
         Must be >= 0; ``beta=0`` is exactly :func:`mean_absolute_error`.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -274,8 +280,8 @@ def smooth_l1(pred: Any, target: Any, /, *, beta: float = 1.0, weight: Any = Non
     """
     beta = _checks.number("smooth_l1", "beta", beta, low=0.0)
     if beta == 0.0:
-        return _elementwise("smooth_l1", _MAE, pred, target, weight, reduction)
-    return _elementwise("smooth_l1", _HUBER, pred, target, weight, reduction, delta=beta, scale=1.0 / beta)
+        return _elementwise("smooth_l1", _MAE, pred, target, sample_weight, reduction)
+    return _elementwise("smooth_l1", _HUBER, pred, target, sample_weight, reduction, delta=beta, scale=1.0 / beta)
 
 
 # -- quantile (pinball) -----------------------------------------------------------------
@@ -295,7 +301,8 @@ def _quantile_partials(xp: Any, arrays: tuple, res: tuple, *, tau: float) -> tup
 _QUANTILE = Primitive("quantile", _quantile_fwd, _quantile_partials)
 
 
-def quantile(pred: Any, target: Any, /, *, tau: float = 0.5, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def quantile(pred: Any, target: Any, /, *, tau: float = 0.5, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Quantile (pinball) loss.
 
     .. math:: \ell_i = \max\big(\tau (y_i - p_i),\; (\tau - 1)(y_i - p_i)\big)
@@ -306,7 +313,7 @@ def quantile(pred: Any, target: Any, /, *, tau: float = 0.5, weight: Any = None,
         Same shape.
     tau : float, default 0.5
         Quantile level in the open interval (0, 1); ``tau=0.5`` is half the MAE.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -333,7 +340,7 @@ def quantile(pred: Any, target: Any, /, *, tau: float = 0.5, weight: Any = None,
     0.5
     """
     tau = _checks.number("quantile", "tau", tau, low=0.0, high=1.0, low_open=True, high_open=True)
-    return _elementwise("quantile", _QUANTILE, pred, target, weight, reduction, tau=tau)
+    return _elementwise("quantile", _QUANTILE, pred, target, sample_weight, reduction, tau=tau)
 
 
 # -- log-cosh ---------------------------------------------------------------------------
@@ -352,7 +359,8 @@ def _log_cosh_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
 _LOG_COSH = Primitive("log_cosh", _log_cosh_fwd, _log_cosh_partials)
 
 
-def log_cosh(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def log_cosh(pred: Any, target: Any, /, *, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Log-cosh loss.
 
     .. math:: \ell_i = \log\cosh(p_i - y_i)
@@ -361,7 +369,7 @@ def log_cosh(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = 
     ----------
     pred, target : array
         Same shape.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -385,7 +393,7 @@ def log_cosh(pred: Any, target: Any, /, *, weight: Any = None, reduction: str = 
     >>> round(float(xploss.log_cosh(np.array([1.0]), np.array([0.0]))), 6)
     0.433781
     """
-    return _elementwise("log_cosh", _LOG_COSH, pred, target, weight, reduction)
+    return _elementwise("log_cosh", _LOG_COSH, pred, target, sample_weight, reduction)
 
 
 # -- mean squared logarithmic error --------------------------------------------------
@@ -407,7 +415,8 @@ def _msle_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float) -> tuple:
 _MSLE = Primitive("mean_squared_log_error", _msle_fwd, _msle_partials)
 
 
-def mean_squared_log_error(pred: Any, target: Any, /, *, eps: float = 1e-7, weight: Any = None,
+@loss
+def mean_squared_log_error(pred: Any, target: Any, /, *, eps: float = 1e-7, sample_weight: Any = None,
                            reduction: str = "mean") -> Any:
     r"""Mean squared logarithmic error (Keras semantics).
 
@@ -419,7 +428,7 @@ def mean_squared_log_error(pred: Any, target: Any, /, *, eps: float = 1e-7, weig
         Same shape.
     eps : float, default 1e-7
         Keras' epsilon: inputs below it are clamped (zero gradient there).
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -438,7 +447,7 @@ def mean_squared_log_error(pred: Any, target: Any, /, *, eps: float = 1e-7, weig
     1.0
     """
     eps = _checks.number("mean_squared_log_error", "eps", eps, low=0.0)
-    return _elementwise("mean_squared_log_error", _MSLE, pred, target, weight, reduction, eps=eps)
+    return _elementwise("mean_squared_log_error", _MSLE, pred, target, sample_weight, reduction, eps=eps)
 
 
 # -- mean absolute percentage error ----------------------------------------------------
@@ -462,7 +471,8 @@ def _mape_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float) -> tuple:
 _MAPE = Primitive("mean_absolute_percentage_error", _mape_fwd, _mape_partials)
 
 
-def mean_absolute_percentage_error(pred: Any, target: Any, /, *, eps: float = 1e-7, weight: Any = None,
+@loss
+def mean_absolute_percentage_error(pred: Any, target: Any, /, *, eps: float = 1e-7, sample_weight: Any = None,
                                    reduction: str = "mean") -> Any:
     r"""Mean absolute percentage error (Keras semantics).
 
@@ -474,7 +484,7 @@ def mean_absolute_percentage_error(pred: Any, target: Any, /, *, eps: float = 1e
         Same shape.
     eps : float, default 1e-7
         Floor of the denominator (Keras' epsilon).
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -493,7 +503,7 @@ def mean_absolute_percentage_error(pred: Any, target: Any, /, *, eps: float = 1e
     10.0
     """
     eps = _checks.number("mean_absolute_percentage_error", "eps", eps, low=0.0, low_open=True)
-    return _elementwise("mean_absolute_percentage_error", _MAPE, pred, target, weight, reduction, eps=eps)
+    return _elementwise("mean_absolute_percentage_error", _MAPE, pred, target, sample_weight, reduction, eps=eps)
 
 
 # -- poisson ----------------------------------------------------------------------------
@@ -526,7 +536,8 @@ def _poisson_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float, log_inp
 _POISSON = Primitive("poisson", _poisson_fwd, _poisson_partials)
 
 
-def poisson(pred: Any, target: Any, /, *, eps: float = 1e-7, weight: Any = None, reduction: str = "mean") -> Any:
+@loss
+def poisson(pred: Any, target: Any, /, *, eps: float = 1e-7, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Poisson loss on rates (Keras semantics).
 
     .. math:: \ell_i = p_i - y_i \log(p_i + \epsilon)
@@ -539,7 +550,7 @@ def poisson(pred: Any, target: Any, /, *, eps: float = 1e-7, weight: Any = None,
         Observed counts, same shape.
     eps : float, default 1e-7
         Added inside the log (Keras' epsilon).
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -560,11 +571,13 @@ def poisson(pred: Any, target: Any, /, *, eps: float = 1e-7, weight: Any = None,
     1.5
     """
     eps = _checks.number("poisson", "eps", eps, low=0.0)
-    return _elementwise("poisson", _POISSON, pred, target, weight, reduction, eps=eps, log_input=False, full=False)
+    return _elementwise("poisson", _POISSON, pred, target, sample_weight, reduction, eps=eps,
+                        log_input=False, full=False)
 
 
+@loss
 def poisson_nll(pred: Any, target: Any, /, *, log_input: bool = True, full: bool = False, eps: float = 1e-8,
-                weight: Any = None, reduction: str = "mean") -> Any:
+                sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Poisson negative log-likelihood (torch semantics).
 
     .. math::
@@ -584,7 +597,7 @@ def poisson_nll(pred: Any, target: Any, /, *, log_input: bool = True, full: bool
         Add the Stirling approximation term (only where ``target > 1``, as torch).
     eps : float, default 1e-8
         Added inside the log when ``log_input=False``.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -604,7 +617,7 @@ def poisson_nll(pred: Any, target: Any, /, *, log_input: bool = True, full: bool
     0.859141
     """
     eps = _checks.number("poisson_nll", "eps", eps, low=0.0)
-    return _elementwise("poisson_nll", _POISSON, pred, target, weight, reduction, eps=eps,
+    return _elementwise("poisson_nll", _POISSON, pred, target, sample_weight, reduction, eps=eps,
                         log_input=bool(log_input), full=bool(full))
 
 
@@ -632,8 +645,9 @@ def _gaussian_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float, full: 
 _GAUSSIAN = Primitive("gaussian_nll", _gaussian_fwd, _gaussian_partials, align_leading=True)
 
 
+@loss
 def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps: float = 1e-6,
-                 weight: Any = None, reduction: str = "mean") -> Any:
+                 sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Gaussian negative log-likelihood (torch semantics).
 
     .. math::
@@ -652,7 +666,7 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
         Include the constant ``½ log 2π``.
     eps : float, default 1e-6
         Clamp of the variance.
-    weight, reduction
+    sample_weight, reduction
         As in :func:`mean_squared_error`.
 
     Returns
@@ -683,7 +697,7 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
     """
     fn = "gaussian_nll"
     be = resolve(fn, {"pred": pred, "target": target, "var": None if isinstance(var, (int, float)) else var,
-                      "weight": weight})
+                      "sample_weight": sample_weight})
     xp = be.xp
     _checks.floating(fn, "pred", xp, pred)
     target = _checks.target_like(fn, xp, ("pred", pred), ("target", target))
@@ -703,10 +717,11 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
             raise _checks.error(fn, "var", f"shape {pshape}, {pshape[:-1]} or a broadcastable shape of rank "
                                 f"{len(pshape)}", f"shape {vshape}")
         _checks.nonnegative_values(fn, "var", be, var, "variances")
-    weight = _checks.weight(fn, xp, weight, pshape, pred.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, pshape, pred.dtype)
     _checks.reduction(fn, reduction)
     eps = _checks.number(fn, "eps", eps, low=0.0)
-    return apply(be, _GAUSSIAN, (pred, target, var), weight=weight, reduction=reduction, eps=eps, full=bool(full))
+    return apply(be, _GAUSSIAN, (pred, target, var), sample_weight=sample_weight, reduction=reduction,
+                 eps=eps, full=bool(full))
 
 
 # -- penalties ----------------------------------------------------------------------------
@@ -748,6 +763,7 @@ def _penalty(fn: str, params: tuple, lam: float, square: bool, half: bool, reduc
                  mean=reduction == "mean")
 
 
+@loss
 def l1_penalty(*params: Any, lam: float = 1.0, reduction: str = "sum") -> Any:
     r"""L1 regulariser over any number of parameter arrays.
 
@@ -785,6 +801,7 @@ def l1_penalty(*params: Any, lam: float = 1.0, reduction: str = "sum") -> Any:
     return _penalty("l1_penalty", params, lam, False, False, reduction)
 
 
+@loss
 def l2_penalty(*params: Any, lam: float = 1.0, half: bool = False, reduction: str = "sum") -> Any:
     r"""L2 regulariser (squared norm) over any number of parameter arrays.
 

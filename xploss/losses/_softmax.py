@@ -24,6 +24,7 @@ import math
 from typing import Any
 
 from .. import _checks, _ops
+from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
 from .._reduce import REDUCTIONS
@@ -154,11 +155,11 @@ def _class_values(fn: str, xp: Any, name: str, v: Any, num: int | None, dtype: A
     return xp.astype(v, dtype), 1.0
 
 
-def _run(fn: str, be: Any, prim: Primitive, arrays: tuple, sample: tuple, weight: Any, reduction: str,
+def _run(fn: str, be: Any, prim: Primitive, arrays: tuple, sample: tuple, sample_weight: Any, reduction: str,
          **static: Any) -> Any:
     _checks.reduction(fn, reduction)
-    weight = _checks.weight(fn, be.xp, weight, sample, arrays[0].dtype)
-    return apply(be, prim, arrays, weight=weight, reduction=reduction, **static)
+    sample_weight = _checks.weight(fn, be.xp, sample_weight, sample, arrays[0].dtype)
+    return apply(be, prim, arrays, sample_weight=sample_weight, reduction=reduction, **static)
 
 
 # -- nll ---------------------------------------------------------------------------------
@@ -178,8 +179,9 @@ def _nll_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, ignore_index
 _NLL = Primitive("nll", _nll_fwd, _nll_partials, normalizer=_class_normalizer, event_axis="axis")
 
 
+@loss
 def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = None,
-        ignore_index: int | None = -100, weight: Any = None, reduction: str = "mean") -> Any:
+        ignore_index: int | None = -100, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Negative log-likelihood of integer labels under given log-probabilities.
 
     .. math::
@@ -203,7 +205,7 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
     ignore_index : int or None, default -100
         Labels equal to it contribute 0 to the value, the gradient and the
         count of a mean.  An all-ignored batch gives 0 (torch gives NaN).
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples;
@@ -250,12 +252,13 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
     2.302585
     """
     fn = "nll"
-    be = resolve(fn, {"log_probs": log_probs, "labels": labels, "class_weight": class_weight, "weight": weight})
+    be = resolve(fn, {"log_probs": log_probs, "labels": labels, "class_weight": class_weight,
+                      "sample_weight": sample_weight})
     xp = be.xp
     axis, num, sample = _checks.class_axis(fn, xp, "log_probs", log_probs, axis)
     labels, ignore_index = _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index, probabilities=False)
     cw, _ = _class_values(fn, xp, "class_weight", class_weight, num, log_probs.dtype, scalar=False)
-    return _run(fn, be, _NLL, (log_probs, labels, cw), sample, weight, reduction,
+    return _run(fn, be, _NLL, (log_probs, labels, cw), sample, sample_weight, reduction,
                 axis=axis, ignore_index=ignore_index)
 
 
@@ -350,8 +353,9 @@ _FOCAL_DENSE = Primitive("focal", _focal_dense_fwd, _focal_dense_partials, norma
                          event_axis="axis")
 
 
+@loss
 def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0, axis: int = -1,
-          ignore_index: int | None = -100, label_smoothing: float = 0.0, eps: float = 0.0, weight: Any = None,
+          ignore_index: int | None = -100, label_smoothing: float = 0.0, eps: float = 0.0, sample_weight: Any = None,
           reduction: str = "mean") -> Any:
     r"""Multi-class (softmax) focal loss from logits, with integer or probability targets.
 
@@ -386,7 +390,7 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
     eps : float, default 0.0
         Clip the probabilities to ``[eps, 1 - eps]`` before the loss, as Keras
         does (``1e-7``, with zero gradient outside); 0 clips nothing.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples;
@@ -440,7 +444,8 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
     0.693147
     """
     fn = "focal"
-    be = resolve(fn, {"logits": logits, "labels": labels, "alpha": _number_or_none(alpha), "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "alpha": _number_or_none(alpha),
+                      "sample_weight": sample_weight})
     xp = be.xp
     axis, num, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
     labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
@@ -449,8 +454,8 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
                   eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, high_open=True), scale=scale)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     if xp.isdtype(labels.dtype, "integral") and not ls:
-        return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, weight, reduction, **static)
-    return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample, weight, reduction,
+        return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, sample_weight, reduction, **static)
+    return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample, sample_weight, reduction,
                 label_smoothing=ls, **static)
 
 
@@ -496,21 +501,23 @@ _PCE = Primitive("probability_cross_entropy", _cfce_fwd, _cfce_partials, normali
 
 
 def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, alpha: Any, *, gamma: float,
-                            axis: Any, ignore_index: Any, label_smoothing: Any, eps: Any, weight: Any,
+                            axis: Any, ignore_index: Any, label_smoothing: Any, eps: Any, sample_weight: Any,
                             reduction: str) -> Any:
-    be = resolve(fn, {"probs": probs, "labels": labels, "alpha": _number_or_none(alpha), "weight": weight})
+    be = resolve(fn, {"probs": probs, "labels": labels, "alpha": _number_or_none(alpha),
+                      "sample_weight": sample_weight})
     xp = be.xp
     axis, num, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, probs.dtype)
-    return _run(fn, be, prim, (probs, labels, alpha), sample, weight, reduction, axis=axis,
+    return _run(fn, be, prim, (probs, labels, alpha), sample, sample_weight, reduction, axis=axis,
                 ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0), scale=scale,
                 label_smoothing=_checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True))
 
 
+@loss
 def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ignore_index: int | None = -100,
-                              label_smoothing: float = 0.0, eps: float = KERAS_EPSILON, weight: Any = None,
+                              label_smoothing: float = 0.0, eps: float = KERAS_EPSILON, sample_weight: Any = None,
                               reduction: str = "mean") -> Any:
     r"""Cross-entropy of predicted probabilities, with Keras' renormalisation and clipping.
 
@@ -539,7 +546,7 @@ def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ign
         ``ε_ls`` in ``[0, 1]`` (Keras ``CategoricalCrossentropy``).
     eps : float, default 1e-7
         Clip bound, in ``(0, 0.5)``; Keras' ``keras.config.epsilon()``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples (Keras'
@@ -592,12 +599,14 @@ def probability_cross_entropy(probs: Any, labels: Any, /, *, axis: int = -1, ign
     """
     return _keras_probability_loss("probability_cross_entropy", _PCE, probs, labels, None, gamma=0.0, axis=axis,
                                    ignore_index=ignore_index, label_smoothing=label_smoothing, eps=eps,
-                                   weight=weight, reduction=reduction)
+                                   sample_weight=sample_weight, reduction=reduction)
 
 
+@loss
 def categorical_focal(probs: Any, labels: Any, /, *, alpha: Any = 0.25, gamma: float = 2.0,
                                    axis: int = -1, ignore_index: int | None = -100, label_smoothing: float = 0.0,
-                                   eps: float = KERAS_EPSILON, weight: Any = None, reduction: str = "mean") -> Any:
+                                   eps: float = KERAS_EPSILON, sample_weight: Any = None,
+                                   reduction: str = "mean") -> Any:
     r"""Keras' categorical focal cross-entropy on predicted probabilities.
 
     .. math::
@@ -629,7 +638,7 @@ def categorical_focal(probs: Any, labels: Any, /, *, alpha: Any = 0.25, gamma: f
         ``ε_ls`` in ``[0, 1]``.
     eps : float, default 1e-7
         Clip bound, in ``(0, 0.5)``; Keras' ``keras.config.epsilon()``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples (Keras'
@@ -682,7 +691,7 @@ def categorical_focal(probs: Any, labels: Any, /, *, alpha: Any = 0.25, gamma: f
     """
     return _keras_probability_loss("categorical_focal", _CFCE, probs, labels, alpha, gamma=gamma,
                                    axis=axis, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                   eps=eps, weight=weight, reduction=reduction)
+                                   eps=eps, sample_weight=sample_weight, reduction=reduction)
 
 
 # -- generalized cross-entropy (Keras) --------------------------------------------------------
@@ -709,8 +718,9 @@ _GCE = Primitive("categorical_generalized_cross_entropy", _gce_fwd, _gce_partial
                  event_axis="axis")
 
 
+@loss
 def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: float = 0.5, axis: int = -1,
-                                          ignore_index: int | None = -100, eps: float = 0.0, weight: Any = None,
+                                          ignore_index: int | None = -100, eps: float = 0.0, sample_weight: Any = None,
                                           reduction: str = "mean") -> Any:
     r"""Generalized cross-entropy (Zhang & Sabuncu, 2018) of integer labels, on probabilities.
 
@@ -737,7 +747,7 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
     eps : float, default 0.0
         Clamp ``p_y`` to at least ``eps`` (zero gradient below), which keeps the
         gradient finite at ``p_y = 0``; 0 is Keras (no clamp).
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples,
@@ -777,11 +787,11 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
     [1.0, 0.4]
     """
     fn = "categorical_generalized_cross_entropy"
-    be = resolve(fn, {"probs": probs, "labels": labels, "weight": weight})
+    be = resolve(fn, {"probs": probs, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
-    return _run(fn, be, _GCE, (probs, labels), sample, weight, reduction, axis=axis, ignore_index=ignore_index,
+    return _run(fn, be, _GCE, (probs, labels), sample, sample_weight, reduction, axis=axis, ignore_index=ignore_index,
                 q=_checks.number(fn, "q", q, low=0.0, high=1.0, low_open=True, high_open=True),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=1.0, high_open=True))
 
@@ -828,8 +838,9 @@ _POLY_INDEX = Primitive("poly1_cross_entropy", _poly_index_fwd, _poly_index_part
 _POLY_PROB = Primitive("poly1_cross_entropy", _poly_prob_fwd, _poly_prob_partials, event_axis="axis")
 
 
+@loss
 def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, axis: int = -1,
-                        ignore_index: int | None = -100, weight: Any = None, reduction: str = "mean") -> Any:
+                        ignore_index: int | None = -100, sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Poly-1 cross-entropy (Leng et al., 2022): cross-entropy plus ``ε (1 - p_t)``.
 
     .. math::
@@ -853,7 +864,7 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
     ignore_index : int or None, default -100
         Integer labels equal to it contribute 0 to the value, the gradient and
         the count of a mean.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` divides by the number of non-ignored samples,
@@ -893,12 +904,12 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
     1.193147
     """
     fn = "poly1_cross_entropy"
-    be = resolve(fn, {"logits": logits, "labels": labels, "weight": weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, _, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
     labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     prim = _POLY_INDEX if xp.isdtype(labels.dtype, "integral") else _POLY_PROB
-    return _run(fn, be, prim, (logits, labels), sample, weight, reduction, axis=axis, ignore_index=ignore_index,
+    return _run(fn, be, prim, (logits, labels), sample, sample_weight, reduction, axis=axis, ignore_index=ignore_index,
                 epsilon=_checks.number(fn, "epsilon", epsilon))
 
 
@@ -939,8 +950,9 @@ _KL = Primitive("kl_divergence", _kl_fwd, _kl_partials, event_axis="axis")
 _KL_ELEMENTWISE = Primitive("kl_divergence", _kl_fwd, _kl_partials)
 
 
+@loss
 def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_target: bool = False,
-                  weight: Any = None, reduction: str = "mean") -> Any:
+                  sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Kullback-Leibler divergence ``KL(p ‖ q)`` from log-probabilities ``log q`` (torch, optax).
 
     .. math::
@@ -961,7 +973,7 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
         per element (torch's unreduced layout).
     log_target : bool, default False
         ``target`` holds ``log p``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight", "batchmean"}
         ``"mean"`` averages the per-sample (or, with ``axis=None``,
@@ -1011,7 +1023,7 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
     0.231049
     """
     fn = "kl_divergence"
-    be = resolve(fn, {"log_q": log_q, "target": target, "weight": weight})
+    be = resolve(fn, {"log_q": log_q, "target": target, "sample_weight": sample_weight})
     xp = be.xp
     _checks.floating(fn, "log_q", xp, log_q)
     _checks.floating(fn, "target", xp, target)
@@ -1028,7 +1040,7 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
             raise _checks.error(fn, "reduction", "'batchmean' on an input with a known leading size",
                                 f"shape {shape}")
         reduction, scale = "sum", 1.0 / max(shape[0], 1)
-    return _run(fn, be, _KL_ELEMENTWISE if axis is None else _KL, (log_q, target), sample, weight, reduction,
+    return _run(fn, be, _KL_ELEMENTWISE if axis is None else _KL, (log_q, target), sample, sample_weight, reduction,
                 axis=axis, log_target=bool(log_target), scale=scale)
 
 
@@ -1054,8 +1066,9 @@ def _pkl_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, eps: float) 
 _PKL = Primitive("probability_kl_divergence", _pkl_fwd, _pkl_partials, event_axis="axis")
 
 
+@loss
 def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps: float = KERAS_EPSILON,
-                              weight: Any = None, reduction: str = "mean") -> Any:
+                              sample_weight: Any = None, reduction: str = "mean") -> Any:
     r"""Keras' ``KL(p ‖ q)`` on probabilities, both clipped to ``[eps, 1]``.
 
     .. math::
@@ -1075,7 +1088,7 @@ def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps
         Class axis summed into one loss per sample.
     eps : float, default 1e-7
         Lower clip bound, in ``(0, 1)``; Keras' ``keras.config.epsilon()``.
-    weight : array, optional
+    sample_weight : array, optional
         Per-sample weight aligned with the leading axes of the per-sample loss.
     reduction : {"mean", "sum", "none", "weighted_mean", "count", "total_weight"}
         ``"mean"`` averages the per-sample losses (Keras'
@@ -1115,10 +1128,10 @@ def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps
     0.143841
     """
     fn = "probability_kl_divergence"
-    be = resolve(fn, {"probs": probs, "target": target, "weight": weight})
+    be = resolve(fn, {"probs": probs, "target": target, "sample_weight": sample_weight})
     xp = be.xp
     axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     _checks.floating(fn, "target", xp, target)
     target = _checks.target_like(fn, xp, ("probs", probs), ("target", target))
-    return _run(fn, be, _PKL, (probs, target), sample, weight, reduction, axis=axis,
+    return _run(fn, be, _PKL, (probs, target), sample, sample_weight, reduction, axis=axis,
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=1.0, low_open=True, high_open=True))
