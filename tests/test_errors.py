@@ -70,6 +70,28 @@ CASES = [
          "quantile", "tau", "a value in (0.0, 1.0)", "1.5"),
     Case("class_weight shape", lambda T: xploss.cross_entropy(T(Z), T(LAB), class_weight=T(ones(3))), XplossError,
          "cross_entropy", "class_weight", "shape (4,)", "shape (3,)"),
+    # porting traps: torch's weight=, class indices stored as floats, Keras-style (N, 1) labels
+    Case("weight= on a class-weighted loss", lambda T: xploss.cross_entropy(T(Z), T(LAB), weight=T(ones(4))),
+         XplossTypeError, "cross_entropy", "weight", "`sample_weight=` for per-sample weights (Keras' name) or "
+         "`class_weight=` for per-class weights (torch's `weight=`)", "`weight=`"),
+    Case("weight= on mse", lambda T: xploss.mse(T(ones(3)), T(ones(3)), weight=T(ones(3))), XplossTypeError,
+         "mean_squared_error", "weight", "`sample_weight=` for per-sample weights", "`weight=`"),
+    Case("unknown keyword", lambda T: xploss.mse(T(ones(3)), T(ones(3)), delta=1.0), XplossTypeError,
+         "mean_squared_error", "delta", "one of the options `reduction`, `sample_weight`", "unknown keyword `delta`"),
+    Case("float class indices", lambda T: xploss.cross_entropy(T(Z), T(LAB.astype("float64"))), XplossError,
+         "cross_entropy", "labels", "integer labels of shape (3,) or probabilities of the shape of `logits` (3, 4)",
+         "shape (3,). Floating labels are read as probabilities of shape (3, 4); to pass class indices give an "
+         "integer array"),
+    Case("float indices, index-only loss", lambda T: xploss.nll(T(Z), T(LAB.astype("float64"))), XplossTypeError,
+         "nll", "labels", "integer class indices", "Floating labels are not read as class indices"),
+    Case("float indices, margin loss", lambda T: xploss.multi_margin(T(Z), T(LAB.astype("float64"))),
+         XplossTypeError, "multi_margin", "labels", "integer labels of shape (3,)",
+         "Floating labels are not read as class indices"),
+    Case("(N, 1) labels", lambda T: xploss.cross_entropy(T(Z), T(LAB[:, None])), XplossError, "cross_entropy",
+         "labels", "integer labels of shape (3,)", "shape (3, 1). Labels of shape (3, 1) with a trailing axis of 1: "
+         "drop it (labels[..., 0])"),
+    Case("(N, 1) labels, focal", lambda T: xploss.focal(T(Z), T(LAB[:, None])), XplossError, "focal",
+         "labels", "integer labels of shape (3,)", "Labels of shape (3, 1) with a trailing axis of 1"),
     Case("trailing-aligned weight", lambda T: xploss.mse(T(ones(4, 3)), T(ones(4, 3)), sample_weight=T(ones(3))),
          XplossError, "mean_squared_error", "sample_weight",
          "aligned with the leading axes of the per-sample loss (4, 3)",

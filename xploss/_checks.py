@@ -70,6 +70,43 @@ def target_like(fn: str, xp: Any, pred: tuple[str, Any], target: tuple[str, Any]
                 kind=XplossTypeError)
 
 
+def _matches(shape: tuple, expected: tuple) -> bool:
+    """Equal shapes, ``None`` (unknown while tracing) matching any size."""
+    return len(shape) == len(expected) and all(a is None or b is None or a == b for a, b in zip(shape, expected))
+
+
+def label_hint(xp: Any, labels: Any, sample_shape: tuple, dense_shape: tuple | None) -> str:
+    """How to fix class labels of a porting-trap kind or shape ('' when none applies).
+
+    Two traps: ``(N, 1)`` labels for ``(N, C)`` scores (Keras squeezes them;
+    xploss never reshapes silently), and class indices stored as floats
+    (xploss reads floating labels as probabilities where ``dense_shape`` is
+    given, and refuses them for index-only losses).
+    """
+    shape = shape_of(labels)
+    hints = []
+    if _matches(shape, (*sample_shape, 1)):
+        hints.append(f"Labels of shape {_shape_str(shape)} with a trailing axis of 1: drop it "
+                     f"(labels[..., 0]) for shape {_shape_str(sample_shape)}; xploss does not squeeze silently.")
+    if xp.isdtype(labels.dtype, "real floating") and (_matches(shape, sample_shape) or hints):
+        read = ("are read as probabilities of shape " + _shape_str(dense_shape) if dense_shape is not None
+                else "are not read as class indices")
+        hints.append(f"Floating labels {read}; to pass class indices give an integer array "
+                     "(numpy labels.astype(int), torch labels.long(), tf.cast(labels, tf.int64), "
+                     "jax labels.astype(int)).")
+    return " ".join(hints)
+
+
+def dense_labels(fn: str, xp: Any, scores: tuple[str, Any], labels: Any, sample_shape: tuple) -> Any:
+    """Floating labels as a dense target of the scores' shape and dtype, with the porting hints."""
+    full = shape_of(scores[1])
+    if not _matches(shape_of(labels), full):
+        raise error(fn, "labels", f"integer labels of shape {_shape_str(sample_shape)} or probabilities of the "
+                    f"shape of `{scores[0]}` {_shape_str(full)}", f"shape {_shape_str(shape_of(labels))}",
+                    hint=label_hint(xp, labels, sample_shape, full))
+    return target_like(fn, xp, scores, ("labels", labels))
+
+
 def number(fn: str, name: str, value: Any, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False) -> float:
     """A finite Python number within bounds, returned as float."""

@@ -17,9 +17,11 @@ class XplossTypeError(XplossError, TypeError):
     """Bad input type or dtype (also a ``TypeError``)."""
 
 
-def error(fn: str, arg: str, expected: str, received: object, *, kind: type[XplossError] = XplossError) -> XplossError:
+def error(fn: str, arg: str, expected: str, received: object, *, kind: type[XplossError] = XplossError,
+          hint: str = "") -> XplossError:
     """Build an error with the one xploss template.
 
     ``xploss.huber: argument `delta`: expected a float > 0. Received: -1.0.``
+    A ``hint`` (how to fix a known porting trap) follows as its own sentence.
     """
-    return kind(f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: {received}.")
+    return kind(f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: {received}." + (" " + hint if hint else ""))

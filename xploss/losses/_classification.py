@@ -233,7 +233,8 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         if len(lshape) != len(sample_shape) or any(
                 a is not None and b is not None and a != b for a, b in zip(lshape, sample_shape)):
             raise _checks.error(fn, "labels", f"integer labels of shape {sample_shape} (logits.shape without "
-                                f"axis {axis}) or probabilities of shape {zshape}", f"shape {lshape}")
+                                f"axis {axis}) or probabilities of shape {zshape}", f"shape {lshape}",
+                                hint=_checks.label_hint(xp, labels, sample_shape, zshape))
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
         masked = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
@@ -243,7 +244,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
     if not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices or floating probabilities", f"dtype {labels.dtype}",
                             kind=_checks.XplossTypeError)
-    labels = _checks.target_like(fn, xp, ("logits", logits), ("labels", labels))
+    labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
     return apply(be, _CE_PROB, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                  axis=axis, label_smoothing=ls)

@@ -28,10 +28,11 @@ def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any
     """Integer labels of ``shape`` in ``[0, C)`` (``[-1, C)`` for target ``lists``; range checked eagerly)."""
     xp = be.xp
     lshape = _checks.shape_of(labels)
+    hint = "" if lists else _checks.label_hint(xp, labels, shape, None)
     if not xp.isdtype(labels.dtype, "integral"):
-        raise _checks.error(fn, "labels", what, f"dtype {labels.dtype}", kind=_checks.XplossTypeError)
+        raise _checks.error(fn, "labels", what, f"dtype {labels.dtype}", kind=_checks.XplossTypeError, hint=hint)
     if len(lshape) != len(shape) or any(a is not None and b is not None and a != b for a, b in zip(lshape, shape)):
-        raise _checks.error(fn, "labels", what, f"shape {lshape}")
+        raise _checks.error(fn, "labels", what, f"shape {lshape}", hint=hint)
     if not lists:
         _checks.labels_in_range(fn, be, labels, num_classes, None)
     else:
@@ -156,7 +157,7 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, sample_wei
                        f"{_checks.shape_of(logits)}")
         labels = xp.astype(_onehot_mask(xp, labels, num_classes, axis), logits.dtype)
     elif xp.isdtype(labels.dtype, "real floating"):
-        labels = _checks.target_like(fn, xp, ("logits", logits), ("labels", labels))
+        labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
     else:
         raise _checks.error(fn, "labels", "integer class indices or a floating target", f"dtype {labels.dtype}",
                             kind=_checks.XplossTypeError)

@@ -130,15 +130,17 @@ def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_
         if len(lshape) != len(sample) or any(a is not None and b is not None and a != b
                                              for a, b in zip(lshape, sample, strict=True)):
             raise _checks.error(fn, "labels", f"integer labels of shape {sample} ({name}.shape without "
-                                f"axis {axis}){dense}", f"shape {lshape}")
+                                f"axis {axis}){dense}", f"shape {lshape}",
+                                hint=_checks.label_hint(xp, labels, sample, shape if probabilities else None))
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
         masked = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
         return labels, ignore_index if masked else None
     if not probabilities or not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices" + (" or floating probabilities" if dense else ""),
-                            f"dtype {labels.dtype}", kind=_checks.XplossTypeError)
-    return _checks.target_like(fn, xp, (name, x), ("labels", labels)), None
+                            f"dtype {labels.dtype}", kind=_checks.XplossTypeError,
+                            hint=_checks.label_hint(xp, labels, sample, None))
+    return _checks.dense_labels(fn, xp, (name, x), labels, sample), None
 
 
 def _class_values(fn: str, xp: Any, name: str, v: Any, num: int | None, dtype: Any,
