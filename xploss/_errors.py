@@ -24,4 +24,5 @@ def error(fn: str, arg: str, expected: str, received: object, *, kind: type[Xplo
     ``xploss.huber: argument `delta`: expected a float > 0. Received: -1.0.``
     A ``hint`` (how to fix a known porting trap) follows as its own sentence.
     """
-    return kind(f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: {received}." + (" " + hint if hint else ""))
+    message = f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: {received}."
+    return kind(message + " " + hint if hint else message)
