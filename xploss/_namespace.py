@@ -22,7 +22,10 @@ _ROOTS = {
     "jax": "jax",
     "jaxlib": "jax",
     "tensorflow": "tensorflow",
+    "autograd": "autograd",  # HIPS autograd's ArrayBox: NumPy values being differentiated
 }
+# Arrays of these two backends meet in one call: autograd boxes among NumPy constants.
+_JOINS = {frozenset(("numpy", "autograd")): "autograd"}
 _TYPE_CACHE: dict[type, str | None] = {}
 _BACKENDS: dict[str, Any] = {}
 
@@ -72,6 +75,8 @@ def _import(name: str) -> ModuleType:
         from .backends import _tensorflow as module
     elif name in ("numpy", "array_api_strict"):
         from .backends import _numpy as module
+    elif name == "autograd":
+        from .backends import _autograd as module
     else:  # pragma: no cover - _ROOTS and this list are kept in step
         raise KeyError(name)
     return module
@@ -96,6 +101,8 @@ def resolve(fn: str, named: dict[str, object]) -> Any:
             )
         if found is None:
             found, first = name, arg
+        elif name != found and frozenset((name, found)) in _JOINS:
+            found = _JOINS[frozenset((name, found))]
         elif name != found:
             raise error(
                 fn, arg, f"an array of the same library as `{first}` ({found})",

@@ -1,10 +1,30 @@
-"""NumPy and array_api_strict: gradients straight from the hand derivatives.
+"""NumPy and array_api_strict: gradients from the hand derivatives.
 
-There is no framework autodiff here, so :func:`value_and_grad` records every
-xploss operation on a small tape (a context variable) while the function runs
-and then walks it backwards through the ``Bound.vjp`` of each operation.  The
-function must return the result of an xploss loss (or a sum of nothing else):
-any other arithmetic on the result is not on the tape and is reported.
+NumPy with HIPS ``autograd`` installed (``pip install "xploss[autograd]"``):
+:func:`value_and_grad` is ``autograd.value_and_grad``, and every xploss loss
+is an autograd primitive carrying its hand VJP (:mod:`xploss.backends._autograd`),
+so any NumPy function of the arguments (a model, then a loss) is
+differentiated.
+
+Without autograd, and always on array_api_strict, there is no framework
+autodiff: :func:`value_and_grad` records every xploss operation on a small
+tape (a context variable) while the function runs, then walks it backwards
+through the ``Bound.vjp`` of each operation.  A gradient is never silently
+wrong:
+
+* NumPy: each differentiated argument is handed to the function as a private
+  ``np.ndarray`` subclass (:class:`_Marked`) that NumPy propagates through
+  ufuncs, ``@`` and every ``np.*`` function.  A taped loss that receives a
+  marked array which is neither an argument nor the result of a taped loss
+  (e.g. ``X @ w``) raises when that path carries a gradient; unused arguments
+  get a zero gradient.  A conversion that leaves NumPy's dispatch
+  (``np.asarray``, ``np.array``, ``.view(np.ndarray)``, Python floats) drops
+  the mark: such code needs autograd.
+* array_api_strict: the same marks on the wrapped NumPy array, plus the
+  simplest safe rule: a differentiated argument must be a direct input of a
+  taped loss on the path to the result, otherwise it raises (an unused
+  argument cannot be told apart from one used through other arithmetic).
+* The function must return the result of an xploss loss itself.
 """
 
 from __future__ import annotations
@@ -13,10 +33,125 @@ import contextvars
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._errors import XplossError, XplossTypeError, error
 from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
-_TAPE: contextvars.ContextVar[list | None] = contextvars.ContextVar("xploss_tape", default=None)
+_TAPE: contextvars.ContextVar[_Tape | None] = contextvars.ContextVar("xploss_tape", default=None)
+
+_INSTALL = ('Install autograd (pip install "xploss[autograd]") to differentiate whole NumPy functions, '
+            "or use torch, jax or tensorflow.")
+
+
+# -- autograd, when installed ------------------------------------------------------------
+
+_AUTOGRAD: list = []  # [module or None] once looked up
+
+
+def _load_autograd() -> Any:
+    """The ``autograd`` module when installed (imported on the first NumPy gradient), else None."""
+    if not _AUTOGRAD:
+        try:
+            import autograd
+        except ImportError:
+            autograd = None
+        _AUTOGRAD.append(autograd)
+    return _AUTOGRAD[0]
+
+
+# -- marks: arrays computed from a differentiated argument (no autograd) -----------------
+
+class _Marked(np.ndarray):
+    """A differentiated argument, or an array NumPy computed from one, while a tape runs.
+
+    Every ufunc (arithmetic, ``@``, reductions) and every ``np.*`` function
+    that receives a marked array returns marked arrays; slices and methods
+    keep the type as for any subclass.
+    """
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_unmark(o) for o in kwargs["out"])
+        return _mark(getattr(ufunc, method)(*(_unmark(x) for x in inputs), **kwargs))
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        return _mark(func(*_unmark(args), **_unmark(kwargs)))
+
+
+def _unmark(x: Any) -> Any:
+    if isinstance(x, _Marked):
+        return x.view(np.ndarray)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unmark(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _unmark(v) for k, v in x.items()}
+    return x
+
+
+def _mark(x: Any) -> Any:
+    if isinstance(x, _Marked):
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.asarray(x).view(_Marked)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_mark(v) for v in x)
+    return x
+
+
+class _Tape:
+    """The xploss operations run while :func:`value_and_grad` evaluates a function."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        # (bound, arrays as given, plain arrays, residuals, result as returned, plain result, derived flags)
+        self.entries: list[tuple] = []
+        self.legit: set[int] = set()  # ids of marked arrays a loss may receive: arguments, taped results
+
+    # numpy arrays carry the mark themselves, array_api_strict arrays on their wrapped NumPy array
+    def _data(self, a: Any) -> Any:
+        return a._array if self.strict else a
+
+    def _wrap(self, like: Any, data: Any) -> Any:
+        return type(like)._new(data, device=like.device) if self.strict else data
+
+    def is_marked(self, a: Any) -> bool:
+        return a is not None and isinstance(self._data(a), _Marked)
+
+    def plain(self, a: Any) -> Any:
+        return self._wrap(a, self._data(a).view(np.ndarray)) if self.is_marked(a) else a
+
+    def mark(self, a: Any) -> Any:
+        marked = self._wrap(a, np.asarray(self._data(a)).view(_Marked))
+        self.legit.add(id(marked))
+        return marked
+
+    def record(self, bound: Any, arrays: tuple, xp: Any) -> Any:
+        marked = tuple(self.is_marked(a) for a in arrays)
+        plain = tuple(self.plain(a) for a in arrays)
+        raw, res = bound.forward(xp, *plain)
+        derived = tuple(m and id(a) not in self.legit for a, m in zip(arrays, marked))
+        # a result that depends on an argument is marked too: a legit input of the next loss
+        out = self.mark(raw) if any(marked) else raw
+        self.entries.append((bound, arrays, plain, res, out, raw, derived))
+        return out
+
+
+def _input_name(bound: Any, k: int, n: int) -> str:
+    return "sample_weight" if k == n - 1 else f"array {k}"
+
+
+_STRICT = "Use torch, jax or tensorflow for arbitrary functions (or NumPy arrays with autograd installed)."
+
+
+def _derived_error(bound: Any, k: int, n: int, strict: bool) -> XplossError:
+    where = "on array_api_strict" if strict else "without autograd, NumPy"
+    return XplossError(
+        f"xploss.value_and_grad: {_input_name(bound, k, n)} of xploss.{bound.prim.name}: expected a "
+        f"differentiated argument itself or the result of an xploss loss ({where} gradients follow xploss "
+        "losses only). Received: an array computed from a differentiated argument by other arithmetic, whose "
+        f"gradient would be silently dropped. {_STRICT if strict else _INSTALL}"
+    )
 
 
 class NumpyBackend(Backend):
@@ -30,16 +165,13 @@ class NumpyBackend(Backend):
 
     def host(self, x: Any) -> Any:
         """The values of ``x`` as a NumPy array (always available here)."""
-        import numpy as np
-
         return np.asarray(x)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
-        out, res = bound.forward(self.xp, *arrays)
         tape = _TAPE.get()
         if tape is not None:
-            tape.append((bound, arrays, res, out))
-        return out
+            return tape.record(bound, arrays, self.xp)
+        return bound.forward(self.xp, *arrays)[0]
 
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         xp = self.xp
@@ -50,39 +182,73 @@ class NumpyBackend(Backend):
                 if not xp.isdtype(args[i].dtype, "real floating"):
                     raise error("value_and_grad", f"args[{i}]", "a real floating array to differentiate",
                                 f"dtype {args[i].dtype}", kind=XplossTypeError)
-            tape: list = []
-            token = _TAPE.set(tape)
-            try:
-                out = fn(*args, **kwargs)
-            finally:
-                _TAPE.reset(token)
-            check_scalar_output(out)
-            if not any(o is out for *_, o in tape):
-                raise XplossError(
-                    "xploss.value_and_grad: on NumPy and array_api_strict the function must return the "
-                    "result of an xploss loss (gradients come from the hand-written derivatives). "
-                    "Received: a value computed outside xploss; use torch, jax or tensorflow for "
-                    "arbitrary functions."
-                )
-            cot: dict[int, Any] = {id(out): xp.ones_like(out)}
-            for bound, arrays, res, o in reversed(tape):
-                g = cot.pop(id(o), None)
-                if g is None:
-                    continue
-                needs = tuple(a is not None for a in arrays)
-                cts = bound.vjp(xp, arrays, res, g, needs)
-                for a, c in zip(arrays, cts):
-                    if a is None or c is None:
-                        continue
-                    key = id(a)
-                    cot[key] = c if key not in cot else cot[key] + c
-            grads = []
-            for i in nums:
-                g = cot.get(id(args[i]))
-                grads.append(xp.zeros_like(args[i]) if g is None else xp.astype(g, args[i].dtype))
-            return out, pack(single, grads)
+            autograd = _load_autograd() if self.name == "numpy" else None
+            if autograd is not None:
+                return self._autograd(autograd, fn, nums, single, args, kwargs)
+            return self._tape(fn, nums, single, args, kwargs)
 
         return wrap(fn, inner)
+
+    # -- with autograd: any NumPy function --------------------------------------------
+    def _autograd(self, autograd: Any, fn: Callable, nums: tuple, single: bool, args: tuple, kwargs: dict) -> Any:
+        def scalar_fn(*a: Any) -> Any:
+            out = fn(*a, **kwargs)
+            check_scalar_output(out)
+            return out
+
+        value, grads = autograd.value_and_grad(scalar_fn, nums[0] if single else nums)(*args)
+        grads = [grads] if single else list(grads)
+        return value, pack(single, [np.asarray(g, dtype=args[i].dtype) for g, i in zip(grads, nums)])
+
+    # -- without: the tape of xploss operations ---------------------------------------
+    def _tape(self, fn: Callable, nums: tuple, single: bool, args: tuple, kwargs: dict) -> Any:
+        xp = self.xp
+        tape = _Tape(strict=self.name != "numpy")
+        args = list(args)
+        for i in nums:
+            args[i] = tape.mark(args[i] if self.name != "numpy" else np.asarray(args[i]))
+        token = _TAPE.set(tape)
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            _TAPE.reset(token)
+        check_scalar_output(out)
+        final = next((e[5] for e in tape.entries if e[4] is out), None)
+        if final is None:
+            raise XplossError(
+                "xploss.value_and_grad: without autograd the function must return the result of an xploss loss "
+                "(gradients come from the hand-written derivatives). Received: a value computed outside xploss. "
+                + (_STRICT if tape.strict else _INSTALL)
+            )
+        cot: dict[int, Any] = {id(out): xp.ones_like(final)}
+        reached: set[int] = set()  # ids of the arrays given to the losses on the path to the result
+        for bound, arrays, plain, res, o, _, derived in reversed(tape.entries):
+            g = cot.pop(id(o), None)
+            if g is None:
+                continue
+            needs = tuple(a is not None for a in arrays)
+            cts = bound.vjp(xp, plain, res, g, needs)
+            for k, (a, c) in enumerate(zip(arrays, cts)):
+                if a is None:
+                    continue
+                reached.add(id(a))
+                if c is None:
+                    continue
+                if derived[k]:
+                    raise _derived_error(bound, k, len(arrays), tape.strict)
+                key = id(a)
+                cot[key] = c if key not in cot else cot[key] + c
+        grads = []
+        for i in nums:
+            if tape.strict and id(args[i]) not in reached:
+                raise error("value_and_grad", f"args[{i}]",
+                            "an array passed directly to an xploss loss (array_api_strict has no autodiff: "
+                            "gradients follow xploss losses only)",
+                            "an argument that reaches no loss directly (unused, or used through other arithmetic, "
+                            "which array_api_strict cannot follow)", hint=_STRICT)
+            g = cot.get(id(args[i]))
+            grads.append(xp.zeros_like(tape.plain(args[i])) if g is None else xp.astype(g, args[i].dtype))
+        return final, pack(single, grads)
 
 
 def backend(name: str) -> NumpyBackend:
