@@ -88,7 +88,7 @@ class Call:
     @property
     def inputs(self) -> tuple[str, ...]:
         """Every input name the call reads (positional and ``In`` keywords)."""
-        kws = tuple(v.name for v in self.kwargs.values() if isinstance(v, In))
+        kws = tuple(v.name for v in (*self.kwargs.values(), *self.ctor.values()) if isinstance(v, In))
         return self.args + kws
 
     def tolerance(self, dtype: str) -> float:
@@ -98,6 +98,11 @@ class Call:
     def render(self) -> str:
         kw = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
         args = ", ".join(self.args + ((kw,) if kw else ()))
+        if self.lib in ("xploss", "module") and self.ctor:  # criteria: xploss.torch.<Class> / torch.nn.<Class>
+            ctor = ", ".join(f"{k}={v!r}" for k, v in self.ctor.items())
+            return f"{'xploss' if self.lib == 'xploss' else 'torch.nn'}.{self.name}({ctor})({args})"
+        if self.lib == "module":
+            return f"torch.nn.{self.name}()({args})"
         if self.lib == "xploss":
             return f"xploss.{self.name}({args})"
         if self.lib == "torch":
@@ -139,6 +144,7 @@ class Case:
     grad: tuple[str, ...]  # inputs whose gradient is compared
     dtypes: tuple[str, ...] = DTYPES
     note: str = ""
+    backends: tuple[str, ...] | None = None  # xploss backends the case runs on (None: all)
 
     def make_inputs(self) -> dict:
         """The case's inputs (float64 / int64 NumPy, or Python floats), seeded by the id."""
@@ -453,7 +459,7 @@ def _family_cases() -> list[Case]:
     import importlib
 
     out: list[Case] = []
-    for family in ("binary", "margin", "softmax"):
+    for family in ("binary", "margin", "softmax", "torch_modules"):
         out += importlib.import_module(f"conformance.cases_{family}").cases()
     return out
 
@@ -475,6 +481,11 @@ def select(pattern: str | None) -> list[Case]:
 
 
 def _loss_names(fn_name: str) -> list[str]:
+    if fn_name.startswith("torch."):  # an xploss.torch criterion: the loss it wraps
+        import importlib
+
+        criteria = importlib.import_module("xploss.torch")
+        fn_name = getattr(criteria, fn_name.removeprefix("torch.")).spec.loss
     fn = getattr(xploss, fn_name)
     return [n for n in xploss.__all__ if getattr(xploss, n) is fn]
 

@@ -31,6 +31,11 @@ def build(call: Call, tensors: dict) -> tuple[list, dict]:
     return [tensors[a] for a in call.args], kwargs
 
 
+def build_ctor(call: Call, tensors: dict) -> dict:
+    """Constructor options of a criterion call (``In`` names replaced by converted inputs)."""
+    return {k: tensors[v.name] if isinstance(v, In) else v for k, v in call.ctor.items()}
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """Any backend's array as a NumPy array (its own dtype)."""
     if hasattr(x, "detach"):  # torch
@@ -61,7 +66,12 @@ def run_torch(case: Case, ref: Call, inputs: dict, dtype: str) -> dict:
     for n in wrt:
         tensors[n].requires_grad_(True)
     args, kwargs = build(ref, tensors)
-    out = ref.fn(torch, *args) if ref.lib == "formula" else getattr(F, ref.name)(*args, **kwargs)
+    if ref.lib == "formula":
+        out = ref.fn(torch, *args)
+    elif ref.lib == "module":  # torch.nn.<Class>(**ctor)(*args)
+        out = getattr(torch.nn, ref.name)(**build_ctor(ref, tensors))(*args, **kwargs)
+    else:
+        out = getattr(F, ref.name)(*args, **kwargs)
     grads = torch.autograd.grad(_scalar(out), [tensors[n] for n in wrt]) if wrt else ()
     return _result(out, dict(zip(wrt, grads, strict=True)))
 
@@ -127,6 +137,8 @@ def run_xploss(case: Case, inputs: dict, dtype: str, backend: str) -> dict:
     tensors = {n: conv(cast(inputs[n], dtype)) if isinstance(inputs[n], np.ndarray) else inputs[n]
                for n in call.inputs}
     args, kwargs = build(call, tensors)
+    if call.name.startswith("torch."):
+        return _run_criterion(case, call, tensors, args)
     fn = getattr(xploss, call.name)
     argnums = tuple(call.args.index(g) for g in case.grad)
     none = kwargs.get("reduction") == "none"
@@ -135,3 +147,17 @@ def run_xploss(case: Case, inputs: dict, dtype: str, backend: str) -> dict:
     if none:
         value = fn(*args, **kwargs)
     return _result(value, dict(zip(case.grad, grads, strict=True)))
+
+
+def _run_criterion(case: Case, call: Call, tensors: dict, args: list) -> dict:
+    """An ``xploss.torch`` criterion: value, and gradients (of the sum for ``reduction="none"``)."""
+    import xploss
+    import xploss.torch
+
+    cls = getattr(xploss.torch, call.name.removeprefix("torch."))
+    ctor = build_ctor(call, tensors)
+    criterion = cls(**ctor)
+    scalar = cls(**{**ctor, "reduction": "sum"}) if ctor.get("reduction") == "none" else criterion
+    argnums = tuple(call.args.index(g) for g in case.grad)
+    _, grads = xploss.value_and_grad(lambda *a: scalar(*a), argnums)(*args)
+    return _result(criterion(*args), dict(zip(case.grad, grads, strict=True)))

@@ -202,13 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         progress.step(k, case.id)
         for dtype in case.dtypes:
             inputs = case.make_inputs()
-            for b in backends:
+            runs_on = [b for b in backends if case.backends is None or b in case.backends]
+            for b in runs_on:
                 xploss_results[(case.id, b, dtype)] = _guarded(run_xploss, case, inputs, dtype, b)
             for i, ref in enumerate(case.refs):
                 if ref.lib != "keras":
                     expected = _guarded(run_torch, case, ref, inputs, dtype)
                     rows += [compare(case, i, b, dtype, xploss_results[(case.id, b, dtype)], expected)
-                             for b in backends]
+                             for b in runs_on]
     keras_version = ""
     if proc:
         progress.step(len(cases), "waiting for the Keras leg")

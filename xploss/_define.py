@@ -218,6 +218,8 @@ _BOUND: dict[tuple, Bound] = {}
 def apply(backend: Any, prim: Primitive, arrays: tuple, *, sample_weight: Any = None,
           reduction: str = "mean", **static: Any) -> Any:
     """Run ``prim`` on ``arrays`` through ``backend``'s autodiff binding."""
+    if backend.compiling():  # torch.compile guards on a global dict it reads: build an equal Bound afresh
+        return backend.apply(Bound(prim, tuple(sorted(static.items())), reduction), (*arrays, sample_weight))
     key = (prim, reduction, *static.items())
     bound = _BOUND.get(key)
     if bound is None:

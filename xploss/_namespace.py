@@ -7,6 +7,7 @@ is imported the first time an array of that kind arrives.
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -30,11 +31,25 @@ _TYPE_CACHE: dict[type, str | None] = {}
 _BACKENDS: dict[str, Any] = {}
 
 
+def _compiling() -> bool:
+    """Is torch.compile tracing (never imports torch)?  Its guards on a cache read while it
+    fills would recompile after the first call: then the caches are neither read nor filled."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
+
+
 def _name_of_type(tp: type) -> str | None:
+    if _compiling():
+        return _find_name(tp)
     try:
         return _TYPE_CACHE[tp]
     except KeyError:
         pass
+    name = _TYPE_CACHE[tp] = _find_name(tp)
+    return name
+
+
+def _find_name(tp: type) -> str | None:
     name = None
     if tp not in (bool, int, float, complex):
         for cls in tp.__mro__:
@@ -42,7 +57,6 @@ def _name_of_type(tp: type) -> str | None:
             if root in _ROOTS:
                 name = _ROOTS[root]
                 break
-    _TYPE_CACHE[tp] = name
     return name
 
 
@@ -58,6 +72,8 @@ def backend_of(x: object) -> str | None:
 
 def backend_for(name: str) -> Any:
     """The backend object for a backend name (imports its module once)."""
+    if _compiling():
+        return _import(name).backend(name)
     backend = _BACKENDS.get(name)
     if backend is None:
         backend = _BACKENDS[name] = _import(name).backend(name)

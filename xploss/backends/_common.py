@@ -20,6 +20,10 @@ class Backend:
         """The values of ``x`` as a NumPy array when known now (eager or a closed-over constant), else None."""
         raise NotImplementedError
 
+    def compiling(self) -> bool:
+        """Is a compiler that guards on Python globals tracing now (torch.compile)? Then no global caches."""
+        return False
+
 
 def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[tuple[int, ...], bool]:
     """``(argnums tuple, single?)``; raises an xploss error when out of range."""

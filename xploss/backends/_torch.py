@@ -14,6 +14,7 @@ from typing import Any
 
 import array_api_compat.torch as compat
 import torch
+import torch._C._functorch as _functorch
 
 from .._api import check_caller
 from .._errors import XplossTypeError, error
@@ -131,6 +132,10 @@ _SAVED = object()  # placeholder for a residual kept by save_for_backward
 
 
 class _LossFunction(torch.autograd.Function):
+    # torch.func.vmap runs forward, backward and jvp under vmap: they use
+    # torch ops only, no Python branch on tensor values.
+    generate_vmap_rule = True
+
     @staticmethod
     def forward(bound: Any, *arrays: Any) -> Any:  # type: ignore[override]
         out, res = bound.forward(xp, *arrays)
@@ -164,6 +169,26 @@ class _LossFunction(torch.autograd.Function):
         return (None, *(c if n else None for c, n in zip(cts, needs)))
 
 
+class _ForwardModeLossFunction(_LossFunction):
+    """The same Function with a forward-mode rule, for torch.func (jvp, jacfwd, hessian).
+
+    Kept apart because torch.compile does not trace an autograd.Function
+    that defines ``jvp``.
+    """
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        _LossFunction.setup_context(ctx, inputs, output)
+        ctx.save_for_forward(*inputs[1:])
+
+    @staticmethod
+    def jvp(ctx: Any, _: Any, *tangents: Any) -> tuple:
+        """Forward mode (torch.func.jvp, jacfwd, hessian): the hand JVP, ``sum(partial * tangent)``."""
+        arrays = ctx.saved_tensors[: ctx.n_arrays]
+        _, t_out = ctx.bound.jvp(xp, tuple(arrays), tangents)
+        return (t_out, *(None for _ in ctx.static_res))
+
+
 # ``Function.apply`` re-binds its arguments with ``inspect.signature`` on every
 # call when ``setup_context`` is defined (~20 µs).  Our forward has no defaults,
 # so outside torch.compile and functorch transforms the C entry point is
@@ -172,9 +197,20 @@ _C_APPLY = getattr(super(torch.autograd.Function, _LossFunction), "apply", None)
 
 
 def _call(bound: Any, arrays: tuple) -> Any:
-    if _C_APPLY is None or torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
+    if torch.compiler.is_compiling():
+        return _LossFunction.apply(bound, *arrays)
+    if torch._C._are_functorch_transforms_active():
+        return _ForwardModeLossFunction.apply(bound, *arrays)
+    if _C_APPLY is None:
         return _LossFunction.apply(bound, *arrays)
     return _C_APPLY(bound, *arrays)
+
+
+def _unwrapped(x: Any) -> Any:
+    """The plain tensor under torch.func's wrappers (GradTrackingTensor, BatchedTensor, ...)."""
+    while _functorch.is_functorch_wrapped_tensor(x):
+        x = _functorch.get_unwrapped(x)
+    return x
 
 
 def _autocast_float32(x: Any) -> Any:
@@ -188,10 +224,21 @@ class TorchBackend(Backend):
     name = "torch"
     xp = xp
 
+    def compiling(self) -> bool:
+        return torch.compiler.is_compiling()
+
     def host(self, x: Any) -> Any:
-        """The values of ``x`` as a NumPy array, or None while torch.compile traces."""
+        """The values of ``x`` as a NumPy array, or None while torch.compile traces.
+
+        Under torch.func (grad, vmap, jacrev, ...) ``x`` is a storage-less
+        wrapper: the eager checks run on the tensor it wraps (under vmap, the
+        whole batch).
+        """
         if torch.compiler.is_compiling() or not isinstance(x, torch.Tensor):
             return None
+        if _functorch.is_functorch_wrapped_tensor(x) or torch._C._are_functorch_transforms_active():
+            with torch._C._DisableFuncTorch():  # ops on the plain tensor, not re-wrapped
+                return _unwrapped(x).detach().cpu().numpy()
         return x.detach().cpu().numpy()
 
     def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -213,7 +260,9 @@ class TorchBackend(Backend):
             return fn(*args, **kwargs)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
-        if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays):
+        # under torch.func transforms (jvp / jacfwd hold no requires_grad) always the Function
+        if torch._C._are_functorch_transforms_active() or (
+                torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays)):
             return _call(bound, arrays)[0]
         return bound.forward(xp, *arrays)[0]
 
