@@ -179,15 +179,21 @@ class NumpyBackend(Backend):
         def inner(*args: Any, **kwargs: Any) -> Any:
             nums, single = normalize_argnums(argnums, len(args))
             for i in nums:
-                if not xp.isdtype(args[i].dtype, "real floating"):
+                if not xp.isdtype(self._dtype(args[i]), "real floating"):
                     raise error("value_and_grad", f"args[{i}]", "a real floating array to differentiate",
-                                f"dtype {args[i].dtype}", kind=XplossTypeError)
+                                f"dtype {self._dtype(args[i])}", kind=XplossTypeError)
             autograd = _load_autograd() if self.name == "numpy" else None
             if autograd is not None:
                 return self._autograd(autograd, fn, nums, single, args, kwargs)
             return self._tape(fn, nums, single, args, kwargs)
 
         return wrap(fn, inner)
+
+    def _dtype(self, x: Any) -> Any:
+        """The dtype of an argument; on NumPy a Python float is a float64 scalar (a bias ``b = 0.0``)."""
+        if self.name == "numpy" and not hasattr(x, "dtype"):
+            return np.result_type(x)
+        return x.dtype
 
     # -- with autograd: any NumPy function --------------------------------------------
     def _autograd(self, autograd: Any, fn: Callable, nums: tuple, single: bool, args: tuple, kwargs: dict) -> Any:
@@ -198,7 +204,7 @@ class NumpyBackend(Backend):
 
         value, grads = autograd.value_and_grad(scalar_fn, nums[0] if single else nums)(*args)
         grads = [grads] if single else list(grads)
-        return value, pack(single, [np.asarray(g, dtype=args[i].dtype) for g, i in zip(grads, nums)])
+        return value, pack(single, [np.asarray(g, dtype=self._dtype(args[i])) for g, i in zip(grads, nums)])
 
     # -- without: the tape of xploss operations ---------------------------------------
     def _tape(self, fn: Callable, nums: tuple, single: bool, args: tuple, kwargs: dict) -> Any:
