@@ -4,6 +4,7 @@ gradients, on NumPy, PyTorch, JAX and TensorFlow."""
 from ._errors import XplossError, XplossTypeError
 from ._grad import value_and_grad
 from ._namespace import array_namespace
+from ._verify import verify
 from .losses._binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -78,6 +79,7 @@ __all__ = [
     "smooth_l1",
     "triplet_margin",
     "value_and_grad",
+    "verify",
     # classification: binary, margin, softmax families
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
