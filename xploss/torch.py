@@ -185,8 +185,8 @@ class Criterion(nn.Module):
         opts = self._call_options(inputs)
         if sample_weight is not None:
             if "sample_weight" not in _options(self._fn):
-                raise error(self.spec.class_name, "sample_weight", "None (this loss has no per-sample weight)",
-                            type(sample_weight).__name__)
+                raise error(f"torch.{self.spec.class_name}", "sample_weight",
+                            "None (this loss has no per-sample weight)", type(sample_weight).__name__)
             given = opts.get("sample_weight")
             opts["sample_weight"] = sample_weight if given is None else given * _leading(sample_weight, given.ndim)
         reduction, divisor = self._xploss_reduction(opts, inputs)
@@ -208,7 +208,8 @@ def _leading(w: Any, ndim: int) -> Any:
 def _reduction_of(module: Criterion, reduction: Any) -> str:
     allowed = _REDUCTIONS + (("batchmean",) if module.spec.torch_name == "KLDivLoss" else ())
     if reduction not in allowed:
-        raise error(module.spec.class_name, "reduction", " | ".join(repr(r) for r in allowed), repr(reduction))
+        raise error(f"torch.{module.spec.class_name}", "reduction", " | ".join(repr(r) for r in allowed),
+                    repr(reduction))
     return reduction
 
 
@@ -241,5 +242,5 @@ def criterion_for(loss: str | Callable) -> type[Criterion]:
     """The criterion class of an xploss loss (a name or the public function, aliases included)."""
     name = loss if isinstance(loss, str) else getattr(loss, "__xploss_loss__", getattr(loss, "__name__", ""))
     if name not in CLASSES:
-        raise error("xploss.torch.criterion_for", "loss", "an xploss loss or its name", repr(loss))
+        raise error("torch.criterion_for", "loss", "an xploss loss or its name", repr(loss))
     return CLASSES[name]
