@@ -84,7 +84,10 @@ def tables(rows: list[Row], meta: dict) -> list[Table]:
                            "|xploss − ref| ≤ tol · max(|ref|, 1) elementwise; 1e-12 in float64, 1e-5 in float32 "
                            "unless a reason is given below. Keras runs on its TensorFlow backend (the only truly "
                            "float64 one)."))
+    if meta.get("keras_backends"):
+        summary.insert(5, ["xploss.keras class rows on Keras backends", ", ".join(meta["keras_backends"])])
     out.append(Table("Versions", ["package", "version"], [[k, v] for k, v in meta["versions"].items()]))
+    out += _keras_class_table(rows)
     fails = [r for r in rows if not r.ok]
     out.append(Table("Failures", ["case", "built-in", "backend", "dtype", "value rel", "grad rel", "tol", "error"],
                      [[r.case.id, r.ref.render(), r.backend, r.dtype, _e(r.value_rel), _e(r.grad_rel), _e(r.tol),
@@ -127,6 +130,31 @@ def tables(rows: list[Row], meta: dict) -> list[Table]:
                      [[c.id, c.xploss.render(), ref.render(), ", ".join(c.grads_for(ref)) or "—",
                        "; ".join(n for n in (c.note, ref.note) if n)] for c in cases for ref in c.refs]))
     return out
+
+
+def _keras_class_table(rows: list[Row]) -> list[Table]:
+    """Per Keras backend and dtype: the ``xploss.keras`` class rows (``conformance/cases_keras_classes.py``)."""
+    body, failed = [], []
+    for backend in sorted({r.backend for r in rows if r.backend.startswith("keras-")}):
+        for dtype in ("float64", "float32"):
+            sel = [r for r in rows if r.backend == backend and r.dtype == dtype]
+            if not sel:
+                continue
+            ok = [r for r in sel if not r.error]
+            worst = {w: max(ok, key=lambda r, w=w: getattr(r, f"{w}_rel"), default=None) for w in ("value", "grad")}
+            cells = [backend.removeprefix("keras-"), dtype, str(len(sel)), str(sum(r.ok for r in sel))]
+            cells += [f"{_e(getattr(r, f'{w}_rel'))} ({r.case.id})" if r else "—" for w, r in worst.items()]
+            body.append(cells)
+            failed.append(not all(r.ok for r in sel))
+    if not body:
+        return []
+    return [Table("xploss.keras classes vs the Keras built-ins", ["Keras backend", "dtype", "comparisons", "passed",
+                                                                   "worst value rel", "worst grad rel (d/dy_pred)"],
+                  body, failed,
+                  intro="Each xploss.keras class and the Keras built-in it equals, called loss(y_true, y_pred, "
+                        "sample_weight=w) side by side in one Keras process per Keras backend (every Keras "
+                        "reduction for MSE, BCE and the masked sparse cross-entropy). float64 on TensorFlow only, "
+                        "the one Keras backend that computes in float64; the rows are the keras:* cases below.")]
 
 
 def _md_cell(s: str) -> str:

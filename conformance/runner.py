@@ -29,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from . import cases_keras_classes as keras_classes  # noqa: E402
 from . import report  # noqa: E402
 from .cases import Case, select  # noqa: E402
 from .evaluate import run_torch, run_xploss  # noqa: E402
@@ -82,9 +83,9 @@ def _guarded(fn: Callable, *args: Any) -> dict:
 
 # -- the Keras subprocess --------------------------------------------------------------------
 
-def _start_keras(jobs: list, path: str) -> subprocess.Popen:
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    proc = subprocess.Popen([sys.executable, "-m", "conformance.keras_leg", path], stdin=subprocess.PIPE,
+def _start_keras(jobs: dict, path: str, backend: str = "tensorflow") -> subprocess.Popen:
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.keras_leg", path, backend], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
                             cwd=Path(__file__).resolve().parent.parent)
     proc.stdin.write(json.dumps(jobs))
@@ -92,14 +93,33 @@ def _start_keras(jobs: list, path: str) -> subprocess.Popen:
     return proc
 
 
-def _finish_keras(proc: subprocess.Popen, path: str, jobs: list) -> dict:
+def _finish_keras(proc: subprocess.Popen, path: str, jobs: dict) -> dict:
     stderr = proc.stderr.read()
     proc.wait()
     if proc.returncode != 0:
         tail = "\n".join(stderr.strip().splitlines()[-5:])
-        return {"keras": "", "results": {tuple(j): {"error": f"Keras subprocess failed: {tail}"} for j in jobs}}
+        error = {"error": f"Keras subprocess failed: {tail}"}
+        return {"keras": "", "results": {tuple(j): error for j in jobs["refs"]},
+                "classes": {tuple(j): {"xploss": error, "keras": error} for j in jobs["classes"]}}
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+def _start_keras_legs(ref_jobs: list, class_cases: list, keras_backends: list) -> dict:
+    """One Keras process per Keras backend: the function cases' Keras references (TensorFlow) and the
+    ``xploss.keras`` class rows (``cases_keras_classes.py``, on ``keras_backends``).
+    backend -> (proc, path, jobs)."""
+    legs = {}
+    for backend in keras_classes.KERAS_BACKENDS:
+        classes = class_cases if backend in keras_backends else []
+        jobs = {"refs": ref_jobs if backend == "tensorflow" else [],
+                "classes": [[c.id, dt] for c in classes for dt in keras_classes.dtypes_for(backend)]}
+        if not jobs["refs"] and not jobs["classes"]:
+            continue
+        tmp = tempfile.NamedTemporaryFile(prefix=f"xploss-keras-{backend}-", suffix=".pkl", delete=False)
+        tmp.close()
+        legs[backend] = (_start_keras(jobs, tmp.name, backend), tmp.name, jobs)
+    return legs
 
 
 def _import_quietly(name: str) -> None:
@@ -158,7 +178,7 @@ def _versions(keras_version: str) -> dict[str, str]:
                 version = "not installed"
         out[name] = version
     if keras_version:
-        out["keras"] = f"{keras_version} (TensorFlow backend)"
+        out["keras"] = f"{keras_version} (TensorFlow backend; xploss.keras class rows: one process per backend)"
     return out
 
 
@@ -180,22 +200,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", help="glob (huber*) or substring selecting case ids")
     parser.add_argument("--out", default="reports", help="report directory (default: reports)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated xploss backends")
+    parser.add_argument("--keras-backends", default=",".join(keras_classes.KERAS_BACKENDS),
+                        help="comma-separated Keras backends of the xploss.keras class rows ('' for none)")
     opts = parser.parse_args(argv)
     backends = [b.strip() for b in opts.backends.split(",") if b.strip()]
-    unknown = sorted(set(backends) - set(BACKENDS))
+    keras_backends = [b.strip() for b in opts.keras_backends.split(",") if b.strip()]
+    unknown = sorted(set(backends) - set(BACKENDS)) + sorted(set(keras_backends) - set(keras_classes.KERAS_BACKENDS))
     cases = select(opts.cases)
-    if unknown or not cases:
+    class_cases = keras_classes.select(opts.cases) if keras_backends else []
+    if unknown or not (cases or class_cases):
         parser.error(f"unknown backends {unknown}" if unknown else f"no case matches {opts.cases!r}")
     t0 = time.perf_counter()
 
     keras_jobs = [[c.id, i, dt] for c in cases for i, ref in enumerate(c.refs) if ref.lib == "keras" for dt in c.dtypes]
-    tmp = tempfile.NamedTemporaryFile(prefix="xploss-keras-", suffix=".pkl", delete=False)
-    tmp.close()
-    proc = _start_keras(keras_jobs, tmp.name) if keras_jobs else None
+    legs = _start_keras_legs(keras_jobs, class_cases, keras_backends)
 
     if "tensorflow" in backends:
         _import_quietly("tensorflow")
-    progress = Progress(len(cases) + (1 if proc else 0))
+    progress = Progress(len(cases) + (1 if legs else 0))
     rows: list[Row] = []
     xploss_results: dict[tuple, dict] = {}
     for k, case in enumerate(cases):
@@ -211,20 +233,27 @@ def main(argv: list[str] | None = None) -> int:
                     rows += [compare(case, i, b, dtype, xploss_results[(case.id, b, dtype)], expected)
                              for b in runs_on]
     keras_version = ""
-    if proc:
-        progress.step(len(cases), "waiting for the Keras leg")
-        leg = _finish_keras(proc, tmp.name, keras_jobs)
-        keras_version = leg["keras"]
+    if legs:
+        progress.step(len(cases), "waiting for the Keras legs")
         by_id = {c.id: c for c in cases}
-        for (cid, i, dtype), expected in leg["results"].items():
-            rows += [compare(by_id[cid], i, b, dtype, xploss_results[(cid, b, dtype)], expected) for b in backends]
+        for backend, (proc, path, jobs) in legs.items():
+            leg = _finish_keras(proc, path, jobs)
+            os.unlink(path)
+            keras_version = keras_version or leg["keras"]
+            for (cid, i, dtype), expected in leg["results"].items():
+                rows += [compare(by_id[cid], i, b, dtype, xploss_results[(cid, b, dtype)], expected)
+                         for b in backends]
+            for (cid, dtype), pair in leg.get("classes", {}).items():
+                rows.append(compare(keras_classes.BY_ID[cid], 0, f"keras-{backend}", dtype, pair["xploss"],
+                                    pair["keras"]))
     progress.step(progress.total, "done")
     progress.close()
-    os.unlink(tmp.name)
 
-    order = {c.id: n for n, c in enumerate(cases)}
-    rows.sort(key=lambda r: (order[r.case.id], r.ref_index, backends.index(r.backend), r.dtype != "float64"))
+    order = {c.id: n for n, c in enumerate([*cases, *class_cases])}
+    backend_order = [*backends, *(f"keras-{b}" for b in keras_classes.KERAS_BACKENDS)]
+    rows.sort(key=lambda r: (order[r.case.id], r.ref_index, backend_order.index(r.backend), r.dtype != "float64"))
     meta = {"seconds": time.perf_counter() - t0, "backends": backends, "versions": _versions(keras_version),
+            "keras_backends": keras_backends if class_cases else [],
             "command": " ".join(["python -m conformance", *(argv if argv is not None else sys.argv[1:])])}
     paths = report.write(Path(opts.out), rows, meta)
     _print_summary(rows)
