@@ -341,6 +341,7 @@ class _Candidate:
     score: tuple
     inputs: dict
     assumed: dict = field(default_factory=dict)  # Keras constructor defaults taken to equal the mapping's
+    excluded: str = ""  # why the table leaves this built-in out for arrays like yours
 
 
 _SAMPLES: dict[str, dict] = {}
@@ -476,15 +477,26 @@ def _select(fn: Any, arrays: list, options: dict, against: Sequence[str] | None)
     cases = [c for c in CASES if "." not in c.xploss.name and getattr(xploss, c.xploss.name, None) is fn]
     best: dict[str, _Candidate] = {}
     order: dict[str, int] = {}
+    fitting: dict[str, set] = {}  # cases matching your options, shapes and data features -> their built-ins
     for n, case in enumerate(cases):
         for cand in _match(case, fn, arrays, options):
             ref = cand.case.refs[cand.ref_index]
+            key = _builtin_key(ref)
+            if cand.score == (0, 0, 0):
+                fitting.setdefault(case.id, set()).add(key)
             if against and not any(a in (_ref_kind(ref), ref.lib) or a in ref.name for a in against):
                 continue
-            key = _builtin_key(ref)
             rank = cand.score + (n,)
             if key not in best or rank < best[key].score + (order[key],):
                 best[key], order[key] = cand, n
+    covered = set().union(*fitting.values())
+    for key, cand in best.items():
+        if fitting and cand.score[0] == 0 and key not in covered:
+            # the table compares arrays like yours without this built-in (extreme logits, other layouts)
+            ids = ", ".join(sorted(fitting))
+            note = next((BY_ID[i].note for i in sorted(fitting) if BY_ID[i].note), "")
+            cand.excluded = (f"not compared on arrays like yours: the table's case {ids}, whose options, shapes and "
+                             f"data features match yours, leaves this built-in out" + (f" ({note})" if note else ""))
     return sorted(best.values(), key=lambda c: (c.score, c.case.id)), cases
 
 
@@ -624,7 +636,7 @@ def _run(result: VerifyResult, cands: list[_Candidate], backends: list[str]) -> 
                       _divergences(result.loss, _ref_kind(ref), cand.differs))
         result.checks.append(check)
         missing = _missing(_ref_kind(ref))
-        check.skipped = f"{', '.join(missing)} not installed" if missing else _complete(cand)
+        check.skipped = f"{', '.join(missing)} not installed" if missing else cand.excluded or _complete(cand)
         if check.skipped:
             continue
         for dtype in result.dtypes:
