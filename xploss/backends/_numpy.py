@@ -70,6 +70,14 @@ class _Marked(np.ndarray):
     keep the type as for any subclass.
     """
 
+    __array_priority__ = 100.0  # ``X.dot(w)``: the result takes the marked operand's type
+
+    def __getitem__(self, index: Any) -> Any:
+        return _mark(super().__getitem__(index))  # an element stays marked (a 0-d array, not a NumPy scalar)
+
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))
+
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if "out" in kwargs:
             kwargs["out"] = tuple(_unmark(o) for o in kwargs["out"])
