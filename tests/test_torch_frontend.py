@@ -471,3 +471,11 @@ def test_vmap_per_sample_gradients_of_a_model_match_torch_loops():
             worst = max(worst, float((g_ours[i] - g_ref).abs().max() / g_ref.abs().max().clamp(min=1.0)))
     print(f"per-sample gradients: worst relative difference {worst:.2e}")
     assert worst <= 1e-6
+
+
+def test_docs_list_every_criterion():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "torch.rst").read_text()
+    missing = [cls.__name__ for cls in xt.CLASSES.values() if f"``{cls.__name__}``" not in page]
+    assert not missing, f"docs/torch.rst does not list {missing}"
