@@ -494,7 +494,7 @@ def coverage() -> dict[str, str]:
     """Every public xploss loss (aliases included) -> ``"built-in"`` or ``"reference formula"``."""
     out: dict[str, str] = {}
     for case in CASES:
-        kind = "built-in" if any(r.lib in ("torch", "keras") for r in case.refs) else "reference formula"
+        kind = "built-in" if any(r.lib in ("torch", "keras", "module") for r in case.refs) else "reference formula"
         for name in _loss_names(case.xploss.name):
             if out.get(name) != "built-in":
                 out[name] = kind
