@@ -86,6 +86,23 @@ def test_sample_weight_in_forward():
     assert torch.allclose(xt.CrossEntropyLoss(weight=w)(z, y, sample_weight=s), expected, rtol=1e-12)
 
 
+def test_unbatched_input_pickle_and_penalties():
+    import copy
+    import pickle
+
+    w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    ours = xt.CrossEntropyLoss(weight=w, label_smoothing=0.1)
+    z, y = torch.randn(3, dtype=torch.float64), torch.tensor(1)  # unbatched (C,): the class dim is 0
+    ref = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)(z, y)
+    for criterion in (ours, pickle.loads(pickle.dumps(ours)), copy.deepcopy(ours)):
+        assert torch.allclose(criterion(z, y), ref, rtol=1e-12)
+    assert repr(ours) == "CrossEntropyLoss(reduction='mean', ignore_index=-100, label_smoothing=0.1)"
+    model = nn.Linear(3, 2).double()
+    expected = 0.1 * sum((p * p).sum() for p in model.parameters())
+    assert torch.allclose(xt.L2PenaltyLoss(lam=0.1)(model.parameters()), expected, rtol=1e-12)  # an iterable
+    assert torch.allclose(xt.L2PenaltyLoss(lam=0.1)(*model.parameters()), expected, rtol=1e-12)
+
+
 # -- 2. every criterion vs the torch.nn module: values and gradients, every reduction --------------
 
 MODULE_CASES = cases_torch_modules.cases()
