@@ -72,6 +72,8 @@ def test_extra_options_and_errors():
         xt.CrossEntropyLoss(reduction="batchmean")
     with pytest.raises(TypeError):
         xt.MSELoss(gamma=2.0)
+    with pytest.raises(xploss.XplossError, match=r"L1PenaltyLoss: argument `sample_weight`: expected None"):
+        xt.L1PenaltyLoss()(z, sample_weight=torch.ones(5))
     legacy = xt.MSELoss(size_average=False)  # torch's legacy arguments map to a reduction
     assert legacy.reduction == "sum"
 

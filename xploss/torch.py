@@ -137,6 +137,7 @@ class Criterion(nn.Module):
     _signature: inspect.Signature
     _mapping: dict[str, str]  # constructor argument -> xploss option
     _axis: bool  # does the xploss function take a class axis?
+    _weighted: bool  # does it take a per-sample weight?
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -184,7 +185,7 @@ class Criterion(nn.Module):
             inputs = tuple(inputs[0])
         opts = self._call_options(inputs)
         if sample_weight is not None:
-            if "sample_weight" not in _options(self._fn):
+            if not self._weighted:
                 raise error(f"torch.{self.spec.class_name}", "sample_weight",
                             "None (this loss has no per-sample weight)", type(sample_weight).__name__)
             given = opts.get("sample_weight")
@@ -221,7 +222,8 @@ def _make(spec: Spec) -> type[Criterion]:
            f"Constructor: ``{spec.class_name}{signature}``.  ``forward(*inputs, sample_weight=None)``; "
            f"see :func:`xploss.{spec.loss}` for the loss and :mod:`xploss.torch` for the conventions.")
     ns = {"spec": spec, "_fn": staticmethod(fn), "_signature": signature, "_mapping": mapping,
-          "_axis": "axis" in _options(fn) and "axis" not in dict(spec.fixed), "__doc__": doc,
+          "_axis": "axis" in _options(fn) and "axis" not in dict(spec.fixed),
+          "_weighted": "sample_weight" in _options(fn), "__doc__": doc,
           "__module__": __name__, "__qualname__": spec.class_name, "__signature__": signature}
     return type(spec.class_name, (Criterion,), ns)
 
