@@ -201,16 +201,16 @@ def _probe_args(decl: Decl, options: dict) -> tuple:
     arrays = [len(v) for v in options.values() if isinstance(v, list)]
     c = arrays[0] if arrays else 3
     axis = options.get("axis", -1)
-    shape = [2, c] if axis is None or not -3 <= axis < 3 else [2, 2, 2]
-    if len(shape) == 3:
-        shape[axis] = c
+    axis = -1 if not isinstance(axis, int) else axis  # None (kl_divergence) or a bad type: the function says
+    shape = [2] * max(2, axis + 1 if axis >= 0 else -axis)
+    shape[axis] = c
     pred = np.full(shape, 0.5)
     if decl.inputs == "triplet":
         return pred, pred + 0.25, pred - 0.25
     if decl.inputs == "gaussian":
         return pred, pred, np.ones(shape)
     if decl.labels in ("index", "auto"):
-        return pred, np.zeros(np.delete(np.array(shape), axis if len(shape) == 3 else -1), dtype=np.int64)
+        return pred, np.zeros(np.delete(np.array(shape), axis), dtype=np.int64)
     if decl.labels == "index_same":
         return pred, np.full(shape, -1, dtype=np.int64)
     return pred, np.ones(shape)
@@ -219,7 +219,8 @@ def _probe_args(decl: Decl, options: dict) -> tuple:
 def _validate(fn: Any, decl: Decl, options: dict) -> None:
     args = _probe_args(decl, options)
     try:
-        fn(*args, **{k: np.asarray(v) if isinstance(v, list) else v for k, v in options.items()}, reduction="none")
+        fn(*args, **{k: np.asarray(v, dtype=float) if isinstance(v, list) else v for k, v in options.items()},
+           reduction="none")
     except xploss.XplossError:
         raise
     except Exception:  # noqa: BLE001 - the probe's shapes do not fit this option set: validated at the call
