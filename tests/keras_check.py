@@ -295,6 +295,18 @@ def check_special() -> dict:
     out["l2_ref"] = to_list(keras.regularizers.L2(0.25)(f(w)))
     out["l1"] = to_list(xk.L1Penalty(lam=0.25)(f(w)))
     out["l1_ref"] = to_list(keras.regularizers.L1(0.25)(f(w)))
+    # as a layer's kernel_regularizer (Keras hands it the KerasVariable), after a save -> load
+    for key, reg in (("layer_l2", xk.L2Penalty(lam=0.25)), ("layer_l2_ref", keras.regularizers.L2(0.25))):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((D,)), keras.layers.Dense(2, kernel_regularizer=reg)])
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(os.path.join(tmp, "m.keras"))
+            model = keras.models.load_model(os.path.join(tmp, "m.keras"))
+        out[key] = to_list(ops.sum(ops.stack(model.losses)))
+        out[key + "_class"] = type(model.layers[0].kernel_regularizer).__name__
+        model.compile(optimizer="sgd", loss="mse")  # the penalty's gradient in training, through Keras
+        history = model.fit(np.ones((8, D), "float32"), np.zeros((8, 2), "float32"), epochs=5, verbose=0)
+        out[key.replace("layer", "fit")] = history.history["loss"]
     return out
 
 

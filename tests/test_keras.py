@@ -126,8 +126,9 @@ def test_integer_labels_handed_as_floats(run: dict) -> None:
 
 def test_three_array_losses_and_penalties(run: dict) -> None:
     s = _section(run, "special")
-    for key in ("gaussian", "gaussian_col", "triplet", "l1", "l2"):
+    for key in ("gaussian", "gaussian_col", "triplet", "l1", "l2", "layer_l2", "fit_l2"):
         _close(s[key], s[f"{key}_ref"], key)
+    assert s["layer_l2_class"] == "L2Penalty"  # the regularizer survived save -> load
 
 
 def test_plain_function_in_compile_is_refused(run: dict) -> None:

@@ -329,6 +329,17 @@ def _make(name: str, decl: Decl) -> type:
 
 # -- penalties: Keras regularizers -------------------------------------------------------------
 
+def _read(x: Any) -> Any:
+    """A weight (Keras hands a regularizer its variable) as a native tensor, read outside the loss: on
+    TensorFlow a variable read inside ``tf.custom_gradient`` is refused ("grad_fn must accept ...
+    'variables'"), and Keras' TF variable is not a ``tf.Variable``."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(x)
+    return ops.convert_to_tensor(x)
+
+
 class _Penalty(keras.regularizers.Regularizer):
     fn: Any = None
 
@@ -344,7 +355,7 @@ class _Penalty(keras.regularizers.Regularizer):
         self.fn(np.ones(2), **self._options)  # the function's own validation
 
     def __call__(self, x: Any) -> Any:
-        return self.fn(ops.convert_to_tensor(x), **self._options)
+        return self.fn(_read(x), **self._options)
 
     def get_config(self) -> dict:
         return dict(self._options)
