@@ -213,3 +213,22 @@ def test_wheel_ships_conformance_and_the_cli_verifies_an_npz(tmp_path):
     bad = cli()  # the default 'mean' is not torch's weighted mean
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "[FAIL] F.cross_entropy" in bad.stdout and "torch's class-weighted mean" in bad.stdout
+
+
+def test_builtins_the_table_leaves_out_for_such_arrays_are_skipped():
+    """(N, T, C) KL: torch's batchmean divides by N, optax' .mean() by N·T, so the table compares that
+    layout with torch only; verify skips optax there, saying why, and checks torch."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    log_q = rng.normal(size=(4, 3, 5))
+    log_q -= np.log(np.exp(log_q).sum(-1, keepdims=True))
+    p = np.exp(rng.normal(size=(4, 3, 5)))
+    p /= p.sum(-1, keepdims=True)
+    result = xploss.verify("kl_divergence", log_q, p, reduction="batchmean", backends=["numpy"],
+                           against=["torch", "optax"])
+    assert result.passed, str(result)
+    torch_check = next(c for c in result.checks if c.builtin.startswith("F.kl_div("))
+    optax_check = next(c for c in result.checks if c.builtin.startswith("optax.losses.kl_divergence("))
+    assert torch_check.case == "kl_divergence/N,T,C" and torch_check.rows[0].ok
+    assert optax_check.skipped.startswith("not compared on arrays like yours")
+    assert "kl_divergence/N,T,C" in optax_check.skipped and not optax_check.rows
