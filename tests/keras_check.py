@@ -261,6 +261,23 @@ def check_classes() -> dict:
     return out
 
 
+def check_saved_models() -> dict:
+    """The losses Keras replaced by its own built-in of the same name on load (or failed to load, quantile),
+    through ``model.save`` -> ``keras.models.load_model``: class name -> the reloaded loss' class and options."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for loss in (xk.MeanSquaredError(), xk.Huber(delta=0.3), xk.Poisson(), xk.KlDivergence(), xk.LogCosh(),
+                     xk.Quantile(tau=0.8), xk.CrossEntropy(class_weight=[1.0, 2.0, 0.5, 1.0])):
+            model = keras.Sequential([keras.Input((D,)), keras.layers.Dense(C)])
+            model.compile(optimizer="sgd", loss=loss)
+            path = os.path.join(tmp, f"{type(loss).__name__}.keras")
+            model.save(path)
+            loaded = keras.models.load_model(path).loss
+            out[type(loss).__name__] = {"class": f"{type(loaded).__module__}.{type(loaded).__name__}",
+                                        "same_config": loaded.get_config() == loss.get_config()}
+    return out
+
+
 def check_validation() -> dict:
     """Options are validated by the function at construction, with the function's message."""
     out = {}
@@ -389,7 +406,9 @@ def check_training() -> dict:
 def main(path: str) -> None:
     t0 = time.perf_counter()
     result: dict[str, Any] = {"backend": BACKEND, "keras": keras.__version__, "errors": {}}
-    checks = {"classes": check_classes, "validation": check_validation, "values": check_values,
+    checks = {"classes": check_classes, "validation": check_validation,
+              "saved_models": check_saved_models if BACKEND == "tensorflow" else dict,  # backend-independent
+              "values": check_values,
               "masks": check_masks, "labels": check_labels, "special": check_special,
               "plain_function": check_plain_function, "training": check_training}
     for name, fn in checks.items():

@@ -89,6 +89,18 @@ def test_every_loss_has_a_class_and_config_round_trips(run: dict) -> None:
     assert classes["count"] >= 43
 
 
+def test_save_and_load_keep_the_xploss_loss(results: dict) -> None:
+    """Keras serialization is backend-independent: checked in the TensorFlow process."""
+    run = results["tensorflow"]
+    if run is None:
+        pytest.skip("tensorflow or keras not installed")
+    saved = _section(run, "saved_models")
+    assert set(saved) == {"MeanSquaredError", "Huber", "Poisson", "KlDivergence", "LogCosh", "Quantile",
+                          "CrossEntropy"}
+    for name, r in saved.items():
+        assert r == {"class": f"xploss.keras.{name}", "same_config": True}, name
+
+
 def test_options_are_validated_by_the_function(run: dict) -> None:
     v = _section(run, "validation")
     assert v["Huber(delta=-1)"].startswith("XplossError: xploss.huber: argument `delta`")
