@@ -5,7 +5,8 @@ Each :class:`~conformance.cases.Case` here pairs an ``xploss.keras`` class
 both called Keras' way, ``loss(y_true, y_pred, sample_weight=w)``, inside the
 same Keras process (``conformance/keras_leg.py``): one per Keras backend
 (tensorflow, jax, torch).  Values and gradients with respect to ``y_pred``
-are compared; float64 runs on the TensorFlow backend only (the only one that
+are compared, for the default reduction and unreduced (``reduction=None``) for
+every class and for every Keras reduction for three; float64 runs on the TensorFlow backend only (the only one that
 computes in float64, BUILTINS.md §2.5), float32 on all three.
 
 Classes without a Keras twin (quantile, poisson_nll, soft_margin, multi_margin,
@@ -127,7 +128,9 @@ PAIRS: list[tuple] = [
      "CategoricalGeneralizedCrossEntropy", {"q": 0.7}, "index_probs", None),
     ("ProbabilityKlDivergence", "ProbabilityKlDivergence", {}, "KLDivergence", {}, "probs_probs", None),
 ]
-SWEEP = ("MeanSquaredError", "BinaryCrossEntropy", "CrossEntropy/ignore_class")  # every Keras reduction
+# Every Keras reduction for these; "none" (the weighted per-sample losses, which Keras' shared reduction code
+# then sums or averages) for every pair.
+SWEEP = ("MeanSquaredError", "BinaryCrossEntropy", "CrossEntropy/ignore_class")
 
 
 def _cases() -> list[Case]:
@@ -137,11 +140,10 @@ def _cases() -> list[Case]:
     for cid, xname, xopts, kname, kopts, kind, tol in PAIRS:
         out.append(Case(f"keras:{cid}", XK(xname, *tp, ctor=xopts, **sw), (K(kname, *tp, ctor=kopts, tol=tol, **sw),),
                         domain(kind), ("y_pred",), note="sample_weight, sum_over_batch_size"))
-        if cid in SWEEP:
-            for red in REDUCTIONS:
-                ctor_x, ctor_k = {**xopts, "reduction": red}, {**kopts, "reduction": red}
-                out.append(Case(f"keras:{cid}/{red}", XK(xname, *tp, ctor=ctor_x, **sw),
-                                (K(kname, *tp, ctor=ctor_k, tol=tol, **sw),), domain(kind), ("y_pred",)))
+        for red in REDUCTIONS if cid in SWEEP else ("none",):  # per-sample values: every reduction follows
+            ctor_x, ctor_k = {**xopts, "reduction": red}, {**kopts, "reduction": red}
+            out.append(Case(f"keras:{cid}/{red}", XK(xname, *tp, ctor=ctor_x, **sw),
+                            (K(kname, *tp, ctor=ctor_k, tol=tol, **sw),), domain(kind), ("y_pred",)))
     # log-domain classes against the Keras built-in on the probabilities (value only: different inputs)
     out += [
         Case("keras:KlDivergence", XK("KlDivergence", "y_true", "log_y_pred", **sw),

@@ -152,8 +152,9 @@ def _keras_class_table(rows: list[Row]) -> list[Table]:
                                                                    "worst value rel", "worst grad rel (d/dy_pred)"],
                   body, failed,
                   intro="Each xploss.keras class and the Keras built-in it equals, called loss(y_true, y_pred, "
-                        "sample_weight=w) side by side in one Keras process per Keras backend (every Keras "
-                        "reduction for MSE, BCE and the masked sparse cross-entropy). float64 on TensorFlow only, "
+                        "sample_weight=w) side by side in one Keras process per Keras backend: the default "
+                        "reduction and the weighted per-sample losses (reduction=None) for every class, every Keras "
+                        "reduction for MSE, BCE and the masked sparse cross-entropy. float64 on TensorFlow only, "
                         "the one Keras backend that computes in float64; the rows are the keras:* cases below.")]
 
 
