@@ -5,9 +5,10 @@ Each :class:`~conformance.cases.Case` here pairs an ``xploss.keras`` class
 both called Keras' way, ``loss(y_true, y_pred, sample_weight=w)``, inside the
 same Keras process (``conformance/keras_leg.py``): one per Keras backend
 (tensorflow, jax, torch).  Values and gradients with respect to ``y_pred``
-are compared, for the default reduction and unreduced (``reduction=None``) for
-every class and for every Keras reduction for three; float64 runs on the TensorFlow backend only (the only one that
-computes in float64, BUILTINS.md §2.5), float32 on all three.
+are compared: the default reduction and the unreduced per-sample losses
+(``reduction=None``) for every class, every Keras reduction for three.
+float64 runs on the TensorFlow backend only (the only one that computes in
+float64, BUILTINS.md §2.5), float32 on all three.
 
 Classes without a Keras twin (quantile, poisson_nll, soft_margin, multi_margin,
 multilabel_margin, zero_one, poly1_cross_entropy, triplet_margin,
