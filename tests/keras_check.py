@@ -403,6 +403,31 @@ def check_training() -> dict:
     return out
 
 
+def check_masked_sequences() -> dict:
+    """A padded sequence model (``Embedding(mask_zero=True)``: Keras masks the padded steps of ``y_pred``) trained
+    50 steps with ``CrossEntropy`` and with ``SparseCategoricalCrossentropy``.  The padded steps carry a valid
+    label (0), so only the Keras mask keeps them out of the loss."""
+    rng = np.random.default_rng(11)
+    tokens = rng.integers(1, 20, (400, 6))
+    lengths = rng.integers(2, 7, 400)
+    tokens[np.arange(6)[None, :] >= lengths[:, None]] = 0  # padding
+    labels = (tokens % C).astype("int32")  # padding (token 0) -> class 0
+    out, init = {}, None
+    for side, make in (("k", lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+                       ("x", xk.CrossEntropy), ("x_unmasked", xk.CrossEntropy)):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6,), dtype="int32"),
+                                  keras.layers.Embedding(20, 8, mask_zero=side != "x_unmasked"), keras.layers.Dense(C)])
+        if init is not None:
+            model.set_weights(init)
+        init = [w.copy() for w in model.get_weights()]
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss=make(), jit_compile=JIT_COMPILE)
+        curve = Curve()
+        model.fit(tokens, labels, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[curve])
+        out[side] = curve.values
+    return out
+
+
 def main(path: str) -> None:
     t0 = time.perf_counter()
     result: dict[str, Any] = {"backend": BACKEND, "keras": keras.__version__, "errors": {}}
@@ -410,7 +435,8 @@ def main(path: str) -> None:
               "saved_models": check_saved_models if BACKEND == "tensorflow" else dict,  # backend-independent
               "values": check_values,
               "masks": check_masks, "labels": check_labels, "special": check_special,
-              "plain_function": check_plain_function, "training": check_training}
+              "plain_function": check_plain_function, "training": check_training,
+              "masked_sequences": check_masked_sequences}
     for name, fn in checks.items():
         t = time.perf_counter()
         try:

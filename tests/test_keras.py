@@ -160,3 +160,11 @@ def test_training_curves_match_keras(run: dict) -> None:
     reg = training["regression"]
     assert reg["x"]["loaded_loss"] == "xploss.keras.MeanSquaredError"  # load_model kept the xploss class
     _close(reg["x"]["evaluate"], reg["k"]["evaluate"], "evaluate with sample_weight after resume")
+
+
+def test_masked_sequence_training_matches_keras(run: dict) -> None:
+    curves = _section(run, "masked_sequences")
+    assert len(curves["x"]) == len(curves["k"]) == 50
+    _close(curves["x"], curves["k"], f"masked sequence curve ({run['backend']})", CURVE_TOL)
+    # the mask matters here: without it the padded steps (label 0) enter the loss
+    assert abs(curves["x_unmasked"][0] - curves["k"][0]) > 1e-3
