@@ -405,11 +405,11 @@ def check_training() -> dict:
 
 def check_masked_sequences() -> dict:
     """A padded sequence model (``Embedding(mask_zero=True)``: Keras masks the padded steps of ``y_pred``) trained
-    50 steps with ``CrossEntropy`` and with ``SparseCategoricalCrossentropy``.  The padded steps carry a valid
+    40 steps with ``CrossEntropy`` and with ``SparseCategoricalCrossentropy``.  The padded steps carry a valid
     label (0), so only the Keras mask keeps them out of the loss."""
     rng = np.random.default_rng(11)
-    tokens = rng.integers(1, 20, (400, 6))
-    lengths = rng.integers(2, 7, 400)
+    tokens = rng.integers(1, 20, (320, 6))
+    lengths = rng.integers(2, 7, len(tokens))
     tokens[np.arange(6)[None, :] >= lengths[:, None]] = 0  # padding
     labels = (tokens % C).astype("int32")  # padding (token 0) -> class 0
     out, init = {}, None
@@ -422,6 +422,9 @@ def check_masked_sequences() -> dict:
             model.set_weights(init)
         init = [w.copy() for w in model.get_weights()]
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss=make(), jit_compile=JIT_COMPILE)
+        if side == "x_unmasked":  # the first step's loss only
+            out[side] = [float(model.evaluate(tokens[:8], labels[:8], verbose=0))]
+            continue
         curve = Curve()
         model.fit(tokens, labels, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[curve])
         out[side] = curve.values
