@@ -802,8 +802,11 @@ def verify(loss: Any, /, *arrays: Any, backends: Sequence[str] | None = None, dt
             result.nearest.append({"case": case.id, "xploss": case.xploss.render(), "builtin": ref.render(),
                                    "mapping": _mapping(case, ref)})
         if not cands:
+            swapped = len(user) == 2 and _select(fn, user[::-1], opts, against)[0]
+            hint = ("; with the two arrays swapped it would match: xploss takes (prediction, target), Keras "
+                    "(y_true, y_pred)") if swapped else ""
             result.skipped.append(f"no case of xploss.{name} takes {len(user)} arrays of these kinds "
-                                  f"({', '.join(map(_kind, user))}); the table's cases: "
+                                  f"({', '.join(map(_kind, user))}){hint}; the table's cases: "
                                   f"{', '.join(c.id for c in cases) or 'none'}")
     if "tensorflow" in result.backends and "tensorflow" not in sys.modules:
         _runner()._import_quietly("tensorflow")  # TensorFlow's C++ start-up chatter

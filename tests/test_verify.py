@@ -232,3 +232,12 @@ def test_builtins_the_table_leaves_out_for_such_arrays_are_skipped():
     assert torch_check.case == "kl_divergence/N,T,C" and torch_check.rows[0].ok
     assert optax_check.skipped.startswith("not compared on arrays like yours")
     assert "kl_divergence/N,T,C" in optax_check.skipped and not optax_check.rows
+
+
+def test_keras_argument_order_gets_a_hint():
+    """Labels first (Keras' y_true-first order) fit no case; the report says that swapping would."""
+    logits, labels, _ = _ce_inputs(6)
+    result = xploss.verify("cross_entropy", labels, logits, backends=["numpy"])
+    assert not result.passed and not result.checks
+    assert "with the two arrays swapped it would match" in str(result)
+    assert xploss.verify("cross_entropy", logits, labels, backends=["numpy"], against="torch").passed
