@@ -266,3 +266,20 @@ def test_verify_reproduces_the_table_on_its_own_inputs(case_id):
     refs = {r.render().split("(")[0] for r in case.refs if r.lib != "keras"}
     compared = {c.builtin.split("(")[0] for c in result.checks if c.rows}
     assert refs <= compared, str(result)  # every torch / formula / optax reference of the row was compared
+
+
+def test_keras_clipping_divergence_names_eps():
+    """Certain predictions against Keras' BinaryCrossentropy: the default eps=None (torch's clamp) fails
+    there, and the report names Keras' 1e-7 clip and eps=1e-7."""
+    pytest.importorskip("keras")
+    probs = np.array([[0.0, 1.0, 0.3], [1.0, 0.6, 0.0]])
+    labels = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    result = xploss.verify("binary_cross_entropy", probs, labels, backends=["numpy"], against="keras")
+    (check,) = result.checks
+    assert check.builtin == "keras.losses.BinaryCrossentropy()(labels, probs)" and check.case.endswith("edges-keras")
+    assert check.differs == {"eps": (None, 1e-7)} and not check.rows[0].ok
+    keras_value = np.mean(-np.log(np.clip(np.where(labels == 1, probs, 1 - probs), 1e-7, 1 - 1e-7)))
+    torch_like = float(xploss.binary_cross_entropy(probs, labels))  # −100-clamped logs
+    assert check.rows[0].value_abs == pytest.approx(abs(torch_like - keras_value))
+    assert "Keras' 1e-7 clipping of probabilities" in [d.name for d in check.divergences]
+    assert "-> eps=1e-7" in str(result)
