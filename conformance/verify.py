@@ -631,6 +631,16 @@ def _divergences(loss: str, lib: str, differs: dict) -> list[Divergence]:
     return named + facts
 
 
+def _layout(cand: _Candidate) -> str:
+    """A note where your arrays have other ranks than the case's (a layout difference may show)."""
+    sample = _sample(cand.case)
+    names = [n for n in cand.case.xploss.args if np.ndim(cand.inputs[n]) != np.ndim(sample[n])]
+    if not names:
+        return ""
+    shapes = ", ".join(f"{n} {np.shape(cand.inputs[n])} (case {np.shape(sample[n])})" for n in names)
+    return f"your arrays have other ranks than the case's: {shapes}; a layout difference would show here"
+
+
 def _runs_on(case: Case, backends: list[str]) -> list[str]:
     only = getattr(case, "backends", None)  # a case may restrict its backends (torch-only criteria)
     return [b for b in backends if only is None or b in only]
@@ -642,7 +652,7 @@ def _run(result: VerifyResult, cands: list[_Candidate], backends: list[str]) -> 
     for cand in cands:
         ref = cand.case.refs[cand.ref_index]
         check = Check(ref.render(), _ref_kind(ref), cand.case.id, _mapping(cand.case, ref),
-                      "; ".join(n for n in (cand.case.note, ref.note) if n), cand.differs,
+                      "; ".join(n for n in (_layout(cand), cand.case.note, ref.note) if n), cand.differs,
                       _divergences(result.loss, _ref_kind(ref), cand.differs))
         result.checks.append(check)
         missing = _missing(_ref_kind(ref))
@@ -840,8 +850,9 @@ def _render(res: VerifyResult) -> str:
             lines.append(f"    divergence: {d.name}: {d.differs} -> {d.option}")
         if c.disagreement:
             lines.append(f"    documented disagreement between built-ins: {c.disagreement}")
-        elif c.note:
-            lines.append(f"    note: {c.note}")
+        note = c.note.replace(c.disagreement, "").strip("; ") if c.disagreement else c.note
+        if note:
+            lines.append(f"    note: {note}")
         if c.skipped:
             lines.append(f"    skipped: {c.skipped}")
             continue
