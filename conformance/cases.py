@@ -472,12 +472,13 @@ assert len(BY_ID) == len(CASES), "duplicate case ids"
 
 # -- queries for the runner, the hygiene tests and the docs ----------------------------------
 
-def select(pattern: str | None) -> list[Case]:
-    """Cases whose id matches a glob (``huber*``) or contains ``pattern``."""
+def select(pattern: str | None, cases: tuple[Case, ...] | None = None) -> list[Case]:
+    """Cases (of ``cases``, default the whole table) whose id matches a glob (``huber*``) or contains ``pattern``."""
+    cases = CASES if cases is None else cases
     if not pattern:
-        return list(CASES)
+        return list(cases)
     glob = any(ch in pattern for ch in "*?[")
-    return [c for c in CASES if (fnmatch.fnmatch(c.id, pattern) if glob else pattern in c.id)]
+    return [c for c in cases if (fnmatch.fnmatch(c.id, pattern) if glob else pattern in c.id)]
 
 
 def _loss_names(fn_name: str) -> list[str]:

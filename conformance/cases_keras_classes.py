@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .cases import Call, Case, In, K, Tol, _away, _softmax
+from .cases import select as _select
 
 __all__ = ["CASES", "BY_ID", "KERAS_BACKENDS", "XK", "select"]
 
@@ -164,12 +165,7 @@ assert len(BY_ID) == len(CASES), "duplicate case ids"
 
 def select(pattern: str | None) -> list[Case]:
     """The class cases whose id matches ``pattern`` (as :func:`conformance.cases.select`)."""
-    import fnmatch
-
-    if not pattern:
-        return list(CASES)
-    glob = any(ch in pattern for ch in "*?[")
-    return [c for c in CASES if (fnmatch.fnmatch(c.id, pattern) if glob else pattern in c.id)]
+    return _select(pattern, CASES)
 
 
 def dtypes_for(backend: str) -> tuple[str, ...]:

@@ -161,3 +161,11 @@ def _run_criterion(case: Case, call: Call, tensors: dict, args: list) -> dict:
     argnums = tuple(call.args.index(g) for g in case.grad)
     _, grads = xploss.value_and_grad(lambda *a: scalar(*a), argnums)(*args)
     return _result(criterion(*args), dict(zip(case.grad, grads, strict=True)))
+
+
+def guarded(fn: Callable, *args: Any) -> dict:
+    """``fn(*args)``, or ``{"error": ...}`` when it raises (recorded in the row, never fatal)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # recorded in the row
+        return {"error": f"{type(exc).__name__}: {exc}"}

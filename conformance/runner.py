@@ -19,9 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -32,7 +30,7 @@ import numpy as np  # noqa: E402
 from . import cases_keras_classes as keras_classes  # noqa: E402
 from . import report  # noqa: E402
 from .cases import Case, select  # noqa: E402
-from .evaluate import run_torch, run_xploss  # noqa: E402
+from .evaluate import guarded, run_torch, run_xploss  # noqa: E402
 from .report import Row  # noqa: E402
 
 BACKENDS = ("numpy", "array_api_strict", "torch", "jax", "tensorflow")
@@ -72,13 +70,6 @@ def compare(case: Case, index: int, backend: str, dtype: str, actual: dict, expe
         problems.append(problem)
     row.error = "; ".join(p for p in problems if p)
     return row
-
-
-def _guarded(fn: Callable, *args: Any) -> dict:
-    try:
-        return fn(*args)
-    except Exception as exc:  # recorded in the row
-        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 # -- the Keras subprocess --------------------------------------------------------------------
@@ -226,10 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             inputs = case.make_inputs()
             runs_on = [b for b in backends if case.backends is None or b in case.backends]
             for b in runs_on:
-                xploss_results[(case.id, b, dtype)] = _guarded(run_xploss, case, inputs, dtype, b)
+                xploss_results[(case.id, b, dtype)] = guarded(run_xploss, case, inputs, dtype, b)
             for i, ref in enumerate(case.refs):
                 if ref.lib != "keras":
-                    expected = _guarded(run_torch, case, ref, inputs, dtype)
+                    expected = guarded(run_torch, case, ref, inputs, dtype)
                     rows += [compare(case, i, b, dtype, xploss_results[(case.id, b, dtype)], expected)
                              for b in runs_on]
     keras_version = ""

@@ -53,7 +53,7 @@ from xploss._errors import error
 
 from . import report
 from .cases import BY_ID, CASES, Call, Case, In, _mapping
-from .evaluate import run_keras, run_torch, run_xploss, to_numpy
+from .evaluate import guarded, run_keras, run_torch, run_xploss, to_numpy
 
 __all__ = ["verify", "VerifyResult", "Check", "Divergence", "DIVERGENCES", "load_npz", "main"]
 
@@ -618,13 +618,6 @@ def _runner() -> Any:
     return runner
 
 
-def _guarded(fn: Any, *args: Any) -> dict:
-    try:
-        return fn(*args)
-    except Exception as exc:  # recorded in the row
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
 def _divergences(loss: str, lib: str, differs: dict) -> list[Divergence]:
     named = [d for d in DIVERGENCES if d.matches(loss, lib, differs)]
     facts = [d for d in DIVERGENCES if d.always and lib in d.libs and (not d.losses or loss in d.losses)]
@@ -675,11 +668,11 @@ def _run(result: VerifyResult, cands: list[_Candidate], backends: list[str]) -> 
         with _jax_x64("float64" in result.dtypes and uses_jax):
             for check, cand, dtype, key in pending:
                 if key is None:
-                    expected[id(check), dtype] = _guarded(run_torch, cand.case, cand.case.refs[cand.ref_index],
+                    expected[id(check), dtype] = guarded(run_torch, cand.case, cand.case.refs[cand.ref_index],
                                                           cand.inputs, dtype)
                 for b in _runs_on(cand.case, backends):
                     if (cand.case.id, dtype, b) not in ours:
-                        ours[cand.case.id, dtype, b] = _guarded(run_xploss, cand.case, cand.inputs, dtype, b)
+                        ours[cand.case.id, dtype, b] = guarded(run_xploss, cand.case, cand.inputs, dtype, b)
         if proc:
             leg = _finish_keras(proc, tmp, [job[0] for job in keras_jobs])
             for check, cand, dtype, key in pending:
