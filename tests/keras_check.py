@@ -339,6 +339,19 @@ def check_plain_function() -> str:
     return ""
 
 
+def check_user_function() -> dict:
+    """A user's own function in the right order is not refused, and trains exactly as the class does."""
+    out = {}
+    x, y = np.linspace(-1, 1, 8 * D, dtype="float32").reshape(8, D), np.ones((8, D), "float32")
+    for side, loss in (("function", lambda y_true, y_pred: xploss.mse(y_pred, y_true, reduction="none")),
+                       ("class", xk.MeanSquaredError())):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((D,)), keras.layers.Dense(D)])
+        model.compile(optimizer="sgd", loss=loss)
+        out[side] = model.fit(x, y, epochs=3, verbose=0).history["loss"]
+    return out
+
+
 # -- training ------------------------------------------------------------------------------------
 
 class Curve(keras.callbacks.Callback):
@@ -438,7 +451,8 @@ def main(path: str) -> None:
               "saved_models": check_saved_models if BACKEND == "tensorflow" else dict,  # backend-independent
               "values": check_values,
               "masks": check_masks, "labels": check_labels, "special": check_special,
-              "plain_function": check_plain_function, "training": check_training,
+              "plain_function": check_plain_function, "user_function": check_user_function,
+              "training": check_training,
               "masked_sequences": check_masked_sequences}
     for name, fn in checks.items():
         t = time.perf_counter()

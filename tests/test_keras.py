@@ -148,6 +148,14 @@ def test_plain_function_in_compile_is_refused(run: dict) -> None:
     assert "XplossTypeError" in message and "xploss.keras.MeanSquaredError" in message
 
 
+def test_user_function_in_the_right_order_is_not_refused(run: dict) -> None:
+    """The caller check must not catch a user's ``lambda y_true, y_pred: xploss.mse(y_pred, y_true)``."""
+    curves = _section(run, "user_function")
+    assert len(curves["function"]) == 3
+    # per-element losses: Keras averages them all, as the class averages its per-row means (equal rows)
+    _close(curves["function"], curves["class"], f"user function vs class ({run['backend']})", 1e-6)
+
+
 # -- training ----------------------------------------------------------------------------------------
 
 def test_training_curves_match_keras(run: dict) -> None:
