@@ -129,7 +129,8 @@ def hinge_inputs(labels: str) -> Callable:
         else:
             y = rng.choice([-1.0, 1.0], (N, C))
             if labels == "mixed":
-                y[0, 0], y[1, 2] = 0.0, 0.0  # Keras then keeps every label as is
+                # a 0 and a -1 always: Keras then keeps every label as is (without a -1 it maps 0/1 to -1/1)
+                y[0, 0], y[1, 2], y[2, 1] = 0.0, 0.0, -1.0
             signed = y
         slack = _away(rng, (N, C), -2.0, 2.0, (0.0,))
         p = np.where(signed != 0, signed * (1.0 - slack), rng.normal(size=(N, C)))
