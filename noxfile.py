@@ -27,7 +27,8 @@ def tests(session: nox.Session) -> None:
     """Unit, gradient, property and doctest tests on all five backends."""
     _install(session, "test")
     session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
-    session.run("pytest", *session.posargs)
+    # one worker per core (2 here: ~4.5 min instead of ~6 for pytest alone)
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session(python="3.11")
