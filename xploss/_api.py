@@ -11,8 +11,10 @@ kernel, at the call itself:
 * a plain xploss function handed to Keras (``model.compile(loss=xploss.mse)``)
   would be called ``fn(y_true, y_pred)``, the reverse of xploss' order:
   detected from the caller and refused, naming the ``xploss.keras`` class;
-* on torch, a backend hook (:meth:`TorchBackend.call`) applies torch's
-  autocast policy (losses computed and returned in float32).
+* on torch and TensorFlow a backend hook (``call``) runs the loss: torch's
+  autocast policy (losses computed and returned in float32); TensorFlow's
+  small integer label dtypes (int8/16, uint8/16/32, which its gather and
+  comparison kernels refuse) widened to int64, as the other backends accept them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ._namespace import backend_for, backend_of
 __all__ = ["LOSSES", "loss", "camel"]
 
 LOSSES: dict[str, Callable] = {}  # function name -> the public (wrapped) function
+_HOOKED = ("torch", "tensorflow")  # backends whose ``call`` runs a public loss (with the caller check)
 
 
 def camel(name: str) -> str:
@@ -82,8 +85,8 @@ def loss(fn: Callable) -> Callable:
             key = next(k for k in kwargs if k not in allowed)
             raise _unknown_keyword(name, key, allowed)
         be = backend_of(args[0]) if args else None
-        if be == "torch":
-            return backend_for("torch").call(name, fn, args, kwargs)
+        if be in _HOOKED:
+            return backend_for(be).call(name, fn, args, kwargs)
         if "keras" in sys.modules and _caller_is_keras(sys._getframe(1)):
             raise _keras_error(name)
         return fn(*args, **kwargs)

@@ -27,6 +27,14 @@ _ROOTS = {
 }
 # Arrays of these two backends meet in one call: autograd boxes among NumPy constants.
 _JOINS = {frozenset(("numpy", "autograd")): "autograd"}
+# NumPy subclasses whose semantics would silently change a loss: refused, never converted.
+_REFUSED = {
+    ("numpy", "matrix"): ("a plain array (np.matrix: `*` is a matrix product and rows stay 2-d, so a loss would "
+                          "be silently wrong)", "np.asarray(x)"),
+    ("numpy.ma", "MaskedArray"): ("a plain array (masked entries would be dropped from sums but still counted "
+                                  "in means)", "x.filled(0.0) with sample_weight=~np.ma.getmaskarray(x) to exclude "
+                                  "the masked entries, or np.asarray(x.data) to ignore the mask"),
+}
 _TYPE_CACHE: dict[type, str | None] = {}
 _BACKENDS: dict[str, Any] = {}
 
@@ -49,9 +57,18 @@ def _name_of_type(tp: type) -> str | None:
     return name
 
 
+def _refusal(tp: type) -> tuple[str, str] | None:
+    """``(expected, fix)`` for a refused NumPy subclass, else None."""
+    for cls in tp.__mro__:
+        found = _REFUSED.get((cls.__module__, cls.__qualname__))
+        if found is not None:
+            return found
+    return None
+
+
 def _find_name(tp: type) -> str | None:
     name = None
-    if tp not in (bool, int, float, complex):
+    if tp not in (bool, int, float, complex) and _refusal(tp) is None:
         for cls in tp.__mro__:
             root = (cls.__module__ or "").split(".")[0]
             if root in _ROOTS:
@@ -110,6 +127,10 @@ def resolve(fn: str, named: dict[str, object]) -> Any:
         if x is None:
             continue
         name = _name_of_type(type(x))
+        if name is None and _refusal(type(x)) is not None:
+            expected, fix = _refusal(type(x))
+            raise error(fn, arg, expected, f"a {type(x).__module__}.{type(x).__qualname__}", kind=XplossTypeError,
+                        hint=f"Pass {fix}.")
         if name is None:
             raise error(
                 fn, arg, "an array of numpy, array_api_strict, torch, jax or tensorflow",

@@ -12,6 +12,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from .._api import check_caller
 from .._errors import XplossTypeError, error
 from . import _tf_array_api as xp
 from ._common import Backend, built, check_scalar_output, normalize_argnums, pack, refill, wrap
@@ -38,6 +39,17 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     return f
 
 
+_WIDE_INTS = (tf.int32, tf.int64)
+
+
+def _narrow_int(x: Any) -> bool:
+    return isinstance(x, (tf.Tensor, tf.Variable)) and x.dtype.is_integer and x.dtype not in _WIDE_INTS
+
+
+def _widen(x: Any) -> Any:
+    return tf.cast(x, tf.int64) if _narrow_int(x) else x
+
+
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     xp = xp
@@ -48,6 +60,16 @@ class TensorFlowBackend(Backend):
         if eager_tensor or (tf.executing_eagerly() and isinstance(x, tf.Variable)):
             return x.numpy()
         return None
+
+    def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        """Run a public loss: the Keras caller check, then integer arrays of the dtypes TensorFlow's
+        gather / comparison kernels refuse (int8, int16, uint8, uint16, uint32) widened to int64,
+        so that labels of every integer dtype work as on NumPy, torch and JAX."""
+        check_caller(name, 1)
+        if any(_narrow_int(a) for a in args) or any(_narrow_int(v) for v in kwargs.values()):
+            args = tuple(_widen(a) for a in args)
+            kwargs = {k: _widen(v) for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         fn, given = built(_CACHE, _build, bound, arrays)

@@ -1,0 +1,79 @@
+"""Hardening (#7): inputs that used to give a backend error or a silently wrong number.
+
+* Class labels of every integer dtype give the int64 result on every backend
+  (eager and traced): TensorFlow's gather and comparison kernels refuse
+  int8/int16/uint8/uint16/uint32 indices, so its backend widens them
+  (``TensorFlowBackend.call``).
+* NumPy subclasses whose arithmetic would change a loss (``np.matrix``: ``*``
+  is a matrix product; ``np.ma.MaskedArray``: masked entries dropped from sums
+  but counted in means) are refused with the fix; other subclasses
+  (``np.memmap``) are plain arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import Backend
+from helpers import assert_close, to_backend
+
+import xploss
+from xploss import XplossTypeError
+
+Z = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0], [0.5, -0.5, 2.0]])
+P = np.exp(Z) / np.exp(Z).sum(-1, keepdims=True)
+Y = np.array([2, 0, 1])
+LOSSES = {
+    "cross_entropy": lambda T, y: xploss.cross_entropy(T(Z), y),
+    "nll": lambda T, y: xploss.nll(T(np.log(P)), y),
+    "focal": lambda T, y: xploss.focal(T(Z), y),
+    "poly1_cross_entropy": lambda T, y: xploss.poly1_cross_entropy(T(Z), y),
+    "multi_margin": lambda T, y: xploss.multi_margin(T(Z), y),
+    "zero_one": lambda T, y: xploss.zero_one(T(Z), y),
+    "categorical_hinge": lambda T, y: xploss.categorical_hinge(T(Z), y),
+    "probability_cross_entropy": lambda T, y: xploss.probability_cross_entropy(T(P), y),
+    "categorical_focal": lambda T, y: xploss.categorical_focal(T(P), y),
+}
+SMALL = ("int8", "int16", "int32", "uint8", "uint16", "uint32")
+
+
+def _dtypes(b: Backend) -> tuple[str, ...]:
+    # torch's uint16/uint32 are storage-only dtypes (no indexing kernels), in torch's own losses too
+    return tuple(d for d in SMALL if not (b is Backend.TORCH and d in ("uint16", "uint32")))
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_small_integer_labels_equal_int64(backend, loss):
+    T = lambda x: to_backend(backend, x)  # noqa: E731
+    expected = LOSSES[loss](T, T(Y))
+    for dtype in _dtypes(backend):
+        got = LOSSES[loss](T, T(Y.astype(dtype)))
+        assert_close(got, expected, dtype="float64", b=backend, what=f"{loss}, labels {dtype}")
+
+
+def test_small_integer_labels_under_tf_function():
+    tf = pytest.importorskip("tensorflow")
+    z = tf.constant(Z)
+    for dtype in (tf.int8, tf.uint8, tf.uint32):
+        f = tf.function(lambda z, y: xploss.cross_entropy(z, y), jit_compile=True)
+        got = f(z, tf.constant(Y, dtype))
+        assert_close(got, xploss.cross_entropy(Z, Y), dtype="float64", what=f"XLA, labels {dtype.name}")
+
+
+@pytest.mark.parametrize("make,fix", [
+    (lambda: np.matrix([[1.0, 2.0], [3.0, 4.0]]), r"np\.asarray\(x\)"),
+    (lambda: np.ma.masked_array([[1.0, 2.0], [3.0, 4.0]], [[0, 1], [0, 0]]), r"x\.filled\(0\.0\) with sample_weight"),
+], ids=["matrix", "masked"])
+@pytest.mark.parametrize("position", ["pred", "target"])
+def test_numpy_subclasses_that_change_a_loss_are_refused(make, fix, position):
+    x, plain = make(), np.zeros((2, 2))
+    args = (x, plain) if position == "pred" else (plain, x)
+    with pytest.raises(XplossTypeError, match=rf"argument `{position}`: expected a plain array .*Received: a "
+                                              rf"numpy\.(matrix|ma\.MaskedArray)\. Pass {fix}"):
+        xploss.mse(*args)
+
+
+def test_memmap_is_a_plain_array(tmp_path):
+    m = np.memmap(tmp_path / "x", dtype="float64", mode="w+", shape=(2, 2))
+    m[:] = [[1.0, 2.0], [3.0, 4.0]]
+    assert_close(xploss.mse(m, np.zeros((2, 2))), 7.5, dtype="float64")
