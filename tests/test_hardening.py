@@ -4,6 +4,9 @@
   (eager and traced): TensorFlow's gather and comparison kernels refuse
   int8/int16/uint8/uint16/uint32 indices, so its backend widens them
   (``TensorFlowBackend.call``).
+* A NaN input gives a NaN loss and a NaN gradient, never a finite number
+  (``binary_cross_entropy``'s -100 log clamp gave 100; the margin losses'
+  ``u > 0`` masks dropped a NaN score).
 * NumPy subclasses whose arithmetic would change a loss (``np.matrix``: ``*``
   is a matrix product; ``np.ma.MaskedArray``: masked entries dropped from sums
   but counted in means) are refused with the fix; other subclasses
@@ -15,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import Backend
-from helpers import assert_close, to_backend
+from helpers import assert_close, to_backend, to_numpy
 
 import xploss
 from xploss import XplossTypeError
@@ -77,3 +80,28 @@ def test_memmap_is_a_plain_array(tmp_path):
     m = np.memmap(tmp_path / "x", dtype="float64", mode="w+", shape=(2, 2))
     m[:] = [[1.0, 2.0], [3.0, 4.0]]
     assert_close(xploss.mse(m, np.zeros((2, 2))), 7.5, dtype="float64")
+
+
+Z_NAN = np.array([[1.0, np.nan, 0.0], [0.0, 1.0, 2.0]])
+P_NAN, Y01 = np.array([np.nan, 0.3]), np.array([0.0, 1.0])
+NAN_CASES = {  # loss name -> (fn(scores, T, reduction), the scores with a NaN in row 0, value of the clean row 1)
+    "binary_cross_entropy": (lambda x, T, r: xploss.binary_cross_entropy(x, T(Y01), reduction=r), P_NAN,
+                             -np.log(0.3)),
+    "multi_margin": (lambda x, T, r: xploss.multi_margin(x, T(np.array([0, 1])), reduction=r), Z_NAN, 2.0 / 3.0),
+    "multi_margin-p2": (lambda x, T, r: xploss.multi_margin(x, T(np.array([0, 1])), p=2, reduction=r), Z_NAN,
+                        4.0 / 3.0),
+    "multilabel_margin": (lambda x, T, r: xploss.multilabel_margin(x, T(np.array([[0, -1, 0], [1, -1, 0]])),
+                                                                   reduction=r), Z_NAN, 2.0 / 3.0),
+}
+
+
+@pytest.mark.parametrize("case", list(NAN_CASES))
+def test_nan_input_gives_nan_loss_and_gradient(backend, case):
+    fn, x, clean = NAN_CASES[case]
+    T = lambda a: to_backend(backend, a)  # noqa: E731
+    out = to_numpy(fn(T(x), T, "none"))
+    assert np.isnan(out[0]), f"{case}: a NaN input gave {out[0]}"
+    assert_close(out[1], clean, dtype="float64", what=f"{case}: the clean row")
+    if backend.has_autodiff:
+        _, g = xploss.value_and_grad(lambda a: fn(a, T, "sum"))(T(x))
+        assert np.isnan(to_numpy(g)[0]).any(), f"{case}: gradient of the NaN row is finite: {to_numpy(g)}"

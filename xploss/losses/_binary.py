@@ -99,8 +99,8 @@ def _prob_logs(xp: Any, p: Any, eps: float | None) -> tuple[Any, Any]:
         pc = xp.clip(p, eps, 1.0 - eps)
         return xp.log(pc), xp.log1p(-pc)
     floor = xp.zeros_like(p) + _TORCH_LOG_FLOOR
-    # double where: no log(0) evaluated (no warning, no NaN under autodiff)
-    gt0, lt1 = p > 0, p < 1
+    # double where: no log(0) evaluated (no warning, no NaN under autodiff); a NaN p is kept (NaN loss, never 100)
+    gt0, lt1 = xp.logical_not(p <= 0), xp.logical_not(p >= 1)
     lp = xp.where(gt0, xp.maximum(xp.log(xp.where(gt0, p, xp.ones_like(p))), _TORCH_LOG_FLOOR), floor)
     lq = xp.where(lt1, xp.maximum(xp.log1p(-xp.where(lt1, p, xp.zeros_like(p))), _TORCH_LOG_FLOOR), floor)
     return lp, lq

@@ -39,6 +39,11 @@ def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any
         _checks.labels_in_range(fn, be, labels, num_classes, -1, "-1 (the end of a list)")
 
 
+def _active(xp: Any, on: Any, u: Any) -> Any:
+    """1 where a hinge term is active, 0 elsewhere, NaN where its slack ``u`` is NaN (NaN in, NaN gradient out)."""
+    return xp.where(xp.isnan(u), u, xp.astype(on, u.dtype))
+
+
 def _classes(xp: Any, num: int, dtype: Any, axis: int, ndim: int) -> Any:
     """``arange(num)`` shaped to run along ``axis`` of an ``ndim`` array."""
     return _along(xp, xp.arange(num, dtype=dtype), axis, ndim)
@@ -171,7 +176,8 @@ def _mm_fwd(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, p: int, margin: floa
     yy = xp.expand_dims(y, axis=axis)
     u = margin - _ops.take_along_axis(xp, z, yy, axis) + z
     other = yy != _classes(xp, z.shape[axis], y.dtype, axis, z.ndim)
-    h = xp.where(xp.logical_and(u > 0.0, other), u, xp.zeros_like(u))  # strict u > 0, target slot excluded
+    # strict u > 0, target slot excluded; a NaN u is kept (NaN in, NaN out)
+    h = xp.where(xp.logical_and(xp.logical_not(u <= 0.0), other), u, xp.zeros_like(u))
     loss = xp.sum(h if p == 1 else h * h, axis=axis) / z.shape[axis]
     return (loss if cw is None else _gather(xp, cw, y) * loss), (h,)
 
@@ -180,7 +186,7 @@ def _mm_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, p: int, margi
     z, y, cw = arrays
     (h,) = res
     scale = 1.0 / z.shape[axis] if cw is None else xp.expand_dims(_gather(xp, cw, y), axis=axis) / z.shape[axis]
-    d = (xp.astype(h > 0.0, z.dtype) if p == 1 else 2.0 * h) * scale
+    d = (_active(xp, h != 0.0, h) if p == 1 else 2.0 * h) * scale
     return _ops.subtract_at(xp, d, y, xp.sum(d, axis=axis), axis), None, None
 
 
@@ -300,7 +306,7 @@ def _mlm_terms(xp: Any, z: Any, y: Any, axis: int) -> tuple:
     u = 1.0 - zt + xp.expand_dims(z, axis=axis)
     pair = xp.logical_and(xp.expand_dims(listed, axis=axis + 1),
                           xp.expand_dims(xp.logical_not(is_target), axis=axis))
-    return u, xp.logical_and(pair, u > 0.0), hit  # strict u > 0, as torch
+    return u, xp.logical_and(pair, xp.logical_not(u <= 0.0)), hit  # strict u > 0, as torch; a NaN u is kept
 
 
 def _mlm_fwd(xp: Any, z: Any, y: Any, *, axis: int) -> tuple:
@@ -310,8 +316,8 @@ def _mlm_fwd(xp: Any, z: Any, y: Any, *, axis: int) -> tuple:
 
 def _mlm_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int) -> tuple:
     z, y = arrays
-    _, on, hit = _mlm_terms(xp, z, y, axis)
-    g = xp.astype(on, z.dtype) / z.shape[axis]
+    u, on, hit = _mlm_terms(xp, z, y, axis)
+    g = _active(xp, on, u) / z.shape[axis]
     per_entry = xp.sum(g, axis=axis + 1, keepdims=True)  # how much entry j pushes its class down
     return xp.sum(g - xp.astype(hit, z.dtype) * per_entry, axis=axis), None
 
