@@ -127,8 +127,8 @@ def resolve(fn: str, named: dict[str, object]) -> Any:
         if x is None:
             continue
         name = _name_of_type(type(x))
-        if name is None and _refusal(type(x)) is not None:
-            expected, fix = _refusal(type(x))
+        if name is None and (refused := _refusal(type(x))) is not None:
+            expected, fix = refused
             raise error(fn, arg, expected, f"a {type(x).__module__}.{type(x).__qualname__}", kind=XplossTypeError,
                         hint=f"Pass {fix}.")
         if name is None:

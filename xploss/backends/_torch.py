@@ -214,7 +214,7 @@ def _unwrapped(x: Any) -> Any:
 
 
 def _autocast_float32(x: Any) -> Any:
-    """Autocast's float32 policy: float16/bfloat16 (and float32) tensors as float32, float64 kept."""
+    """Autocast's float32 policy: float16/bfloat16 tensors cast to float32; float32 and float64 kept."""
     if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != torch.float64 and x.dtype != torch.float32:
         return x.float()
     return x
