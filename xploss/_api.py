@@ -28,7 +28,7 @@ from typing import Any
 from ._errors import XplossError, XplossTypeError
 from ._namespace import backend_for, backend_of
 
-__all__ = ["LOSSES", "loss", "camel"]
+__all__ = ["LOSSES", "loss", "camel", "not_converted"]
 
 LOSSES: dict[str, Callable] = {}  # function name -> the public (wrapped) function
 _HOOKED = ("torch", "tensorflow")  # backends whose ``call`` runs a public loss (with the caller check)
@@ -92,8 +92,20 @@ def loss(fn: Callable) -> Callable:
         return fn(*args, **kwargs)
 
     wrapper.__xploss_loss__ = name
+    not_converted(wrapper)
     LOSSES[name] = wrapper
     return wrapper
+
+
+def not_converted(fn: Callable) -> Callable:
+    """Mark ``fn`` so that TensorFlow's autograph calls it as plain Python instead of converting it.
+
+    ``autograph_info__`` is the mark ``tf.autograph.experimental.do_not_convert`` sets (set here
+    without importing TensorFlow): xploss' code is data-independent Python, autograph has nothing to
+    convert, and converting it made the first trace of a loss ~30x slower than a built-in's.
+    """
+    fn.autograph_info__ = {}
+    return fn
 
 
 def check_caller(name: str, depth: int) -> None:

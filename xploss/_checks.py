@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._errors import XplossError, XplossTypeError, error
+from ._errors import XplossError, XplossTypeError, dtype_name, error
 from ._reduce import REDUCTIONS
 
 __all__ = [
-    "XplossError", "XplossTypeError", "error",  # re-exported for the loss modules
-    "class_axis", "shape_of", "reduction", "floating", "same_shape", "number", "weight", "labels_in_range",
+    "XplossError", "XplossTypeError", "error", "dtype_name",  # re-exported for the loss modules
+    "class_axis", "shape_of", "reduction", "floating", "same_dtype", "same_shape", "number", "weight",
+    "labels_in_range",
     "target_like",
 ]
 
@@ -38,9 +39,16 @@ def reduction(fn: str, value: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str
 def floating(fn: str, name: str, xp: Any, x: Any) -> Any:
     """Require a real floating array."""
     if not xp.isdtype(x.dtype, "real floating"):
-        raise error(fn, name, "a real floating array (float16/32/64, bfloat16)", f"dtype {x.dtype}",
+        raise error(fn, name, "a real floating array (float16/32/64, bfloat16)", f"dtype {dtype_name(x.dtype)}",
                     kind=XplossTypeError)
     return x
+
+
+def same_dtype(fn: str, x: tuple[str, Any], ref: tuple[str, Any]) -> None:
+    """``x`` has the dtype of ``ref`` (no silent up- or down-casting between floating inputs)."""
+    if x[1].dtype != ref[1].dtype:
+        raise error(fn, x[0], f"dtype {dtype_name(ref[1].dtype)} (the dtype of `{ref[0]}`)",
+                    f"dtype {dtype_name(x[1].dtype)}", kind=XplossTypeError)
 
 
 def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
@@ -62,11 +70,10 @@ def target_like(fn: str, xp: Any, pred: tuple[str, Any], target: tuple[str, Any]
     if t.dtype == p.dtype:
         return t
     if xp.isdtype(t.dtype, "real floating"):
-        raise error(fn, target[0], f"dtype {p.dtype} (the dtype of `{pred[0]}`)", f"dtype {t.dtype}",
-                    kind=XplossTypeError)
+        same_dtype(fn, target, pred)
     if xp.isdtype(t.dtype, ("integral", "bool")):
         return xp.astype(t, p.dtype)
-    raise error(fn, target[0], "a real floating, integer or bool array", f"dtype {t.dtype}",
+    raise error(fn, target[0], "a real floating, integer or bool array", f"dtype {dtype_name(t.dtype)}",
                 kind=XplossTypeError)
 
 
@@ -143,7 +150,7 @@ def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
     if w is None:
         return None
     if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
-        raise error(fn, "sample_weight", "a real array", f"dtype {w.dtype}", kind=XplossTypeError)
+        raise error(fn, "sample_weight", "a real array", f"dtype {dtype_name(w.dtype)}", kind=XplossTypeError)
     ws = shape_of(w)
     ok = len(ws) <= len(loss_shape) and all(
         a is None or b is None or a == 1 or a == b for a, b in zip(ws, loss_shape)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["XplossError", "XplossTypeError", "error"]
+__all__ = ["XplossError", "XplossTypeError", "error", "dtype_name"]
 
 
 class XplossError(ValueError):
@@ -11,6 +11,12 @@ class XplossError(ValueError):
     Every message names the function, the argument, what was expected and
     what was received.
     """
+
+    # TensorFlow's autograph re-raises an error from inside a tf.function as a StagingError
+    # (or an exception of the same type with its own traceback text prepended); this attribute
+    # tells it to let the error pass through unchanged, so that `except XplossError` and the
+    # message are the same under tf.function as eagerly.
+    ag_pass_through = True
 
 
 class XplossTypeError(XplossError, TypeError):
@@ -26,3 +32,13 @@ def error(fn: str, arg: str, expected: str, received: object, *, kind: type[Xplo
     """
     message = f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: {received}."
     return kind(message + " " + hint if hint else message)
+
+
+def dtype_name(dtype: object) -> str:
+    """A dtype as its bare name on every backend: ``float32``, not ``torch.float32`` or TensorFlow's
+    ``<dtype: 'float32'>``, so that a message reads the same whichever library raised it."""
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str):
+        return name
+    text = str(dtype)
+    return text.rsplit(".", 1)[-1].rstrip("'>")

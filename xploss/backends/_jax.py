@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .._errors import XplossTypeError, error
+from .._errors import XplossTypeError, dtype_name, error
 from ._common import Backend, built, pack, refill, wrap
 
 _CACHE: dict[Any, Callable] = {}
@@ -79,7 +79,7 @@ class JaxBackend(Backend):
             for i in nums:
                 if not jnp.issubdtype(jnp.result_type(args[i]), jnp.floating):
                     raise error("value_and_grad", f"args[{i}]", "a real floating array to differentiate",
-                                f"dtype {args[i].dtype}", kind=XplossTypeError)
+                                f"dtype {dtype_name(args[i].dtype)}", kind=XplossTypeError)
 
             def g(*a: Any) -> Any:
                 out = fn(*a, **kwargs)

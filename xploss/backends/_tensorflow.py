@@ -13,7 +13,7 @@ from typing import Any
 import tensorflow as tf
 
 from .._api import check_caller
-from .._errors import XplossTypeError, error
+from .._errors import XplossTypeError, dtype_name, error
 from . import _tf_array_api as xp
 from ._common import Backend, built, check_scalar_output, normalize_argnums, pack, refill, wrap
 
@@ -81,7 +81,7 @@ class TensorFlowBackend(Backend):
             for i in nums:
                 if not args[i].dtype.is_floating:
                     raise error("value_and_grad", f"args[{i}]", "a real floating tensor to differentiate",
-                                f"dtype {args[i].dtype.name}", kind=XplossTypeError)
+                                f"dtype {dtype_name(args[i].dtype)}", kind=XplossTypeError)
             with tf.GradientTape() as tape:
                 for i in nums:
                     tape.watch(args[i])

@@ -17,7 +17,7 @@ import torch
 import torch._C._functorch as _functorch
 
 from .._api import check_caller
-from .._errors import XplossTypeError, error
+from .._errors import XplossTypeError, dtype_name, error
 from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
 
@@ -273,7 +273,7 @@ class TorchBackend(Backend):
             for i in nums:
                 if not args[i].is_floating_point():
                     raise error("value_and_grad", f"args[{i}]", "a real floating tensor to differentiate",
-                                f"dtype {args[i].dtype}", kind=XplossTypeError)
+                                f"dtype {dtype_name(args[i].dtype)}", kind=XplossTypeError)
                 args[i] = args[i].detach().requires_grad_(True)
             with torch.enable_grad():
                 out = fn(*args, **kwargs)

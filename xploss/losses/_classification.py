@@ -242,7 +242,8 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         return apply(be, _CE_INDEX, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                      axis=axis, ignore_index=ignore_index if masked else None, label_smoothing=ls)
     if not xp.isdtype(labels.dtype, "real floating"):
-        raise _checks.error(fn, "labels", "integer class indices or floating probabilities", f"dtype {labels.dtype}",
+        raise _checks.error(fn, "labels", "integer class indices or floating probabilities",
+                            f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError)
     labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)

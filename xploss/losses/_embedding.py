@@ -136,9 +136,7 @@ def triplet_margin(anchor: Any, positive: Any, negative: Any, /, *, margin: floa
     for name, x in (("positive", positive), ("negative", negative)):
         _checks.floating(fn, name, xp, x)
         _checks.same_shape(fn, ("anchor", anchor), (name, x))
-        if x.dtype != anchor.dtype:
-            raise _checks.error(fn, name, f"dtype {anchor.dtype} (the dtype of `anchor`)", f"dtype {x.dtype}",
-                                kind=_checks.XplossTypeError)
+        _checks.same_dtype(fn, (name, x), ("anchor", anchor))
     margin = _checks.number(fn, "margin", margin, low=0.0)
     p = _checks.number(fn, "p", p, low=0.0, low_open=True)
     eps = _checks.number(fn, "eps", eps, low=0.0)

@@ -30,7 +30,8 @@ def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any
     lshape = _checks.shape_of(labels)
     hint = "" if lists else _checks.label_hint(xp, labels, shape, None)
     if not xp.isdtype(labels.dtype, "integral"):
-        raise _checks.error(fn, "labels", what, f"dtype {labels.dtype}", kind=_checks.XplossTypeError, hint=hint)
+        raise _checks.error(fn, "labels", what, f"dtype {_checks.dtype_name(labels.dtype)}",
+                            kind=_checks.XplossTypeError, hint=hint)
     if len(lshape) != len(shape) or any(a is not None and b is not None and a != b for a, b in zip(lshape, shape)):
         raise _checks.error(fn, "labels", what, f"shape {lshape}", hint=hint)
     if not lists:
@@ -164,7 +165,8 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, sample_wei
     elif xp.isdtype(labels.dtype, "real floating"):
         labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
     else:
-        raise _checks.error(fn, "labels", "integer class indices or a floating target", f"dtype {labels.dtype}",
+        raise _checks.error(fn, "labels", "integer class indices or a floating target",
+                            f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
     return apply(be, _CH, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)

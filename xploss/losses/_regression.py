@@ -707,9 +707,7 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
         var = xp.asarray(float(var), dtype=pred.dtype)
     else:
         var = _checks.floating(fn, "var", xp, var)
-        if var.dtype != pred.dtype:
-            raise _checks.error(fn, "var", f"dtype {pred.dtype} (the dtype of `pred`)", f"dtype {var.dtype}",
-                                kind=_checks.XplossTypeError)
+        _checks.same_dtype(fn, ("var", var), ("pred", pred))
         vshape = _checks.shape_of(var)
         same_rank = len(vshape) == len(pshape) and all(
             a is None or b is None or a in (1, b) for a, b in zip(vshape, pshape))
@@ -754,9 +752,7 @@ def _penalty(fn: str, params: tuple, lam: float, square: bool, half: bool, reduc
     xp = be.xp
     for i, w in enumerate(params):
         _checks.floating(fn, f"params[{i}]", xp, w)
-        if w.dtype != params[0].dtype:
-            raise _checks.error(fn, f"params[{i}]", f"dtype {params[0].dtype} (the dtype of params[0])",
-                                f"dtype {w.dtype}", kind=_checks.XplossTypeError)
+        _checks.same_dtype(fn, (f"params[{i}]", w), ("params[0]", params[0]))
     _checks.reduction(fn, reduction, ("sum", "mean"))
     lam = _checks.number(fn, "lam", lam, low=0.0)
     return apply(be, _PENALTY, params, reduction="sum", lam=lam, square=square, half=bool(half),

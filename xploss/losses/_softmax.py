@@ -138,7 +138,7 @@ def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_
         return labels, ignore_index if masked else None
     if not probabilities or not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices" + (" or floating probabilities" if dense else ""),
-                            f"dtype {labels.dtype}", kind=_checks.XplossTypeError,
+                            f"dtype {_checks.dtype_name(labels.dtype)}", kind=_checks.XplossTypeError,
                             hint=_checks.label_hint(xp, labels, sample, None))
     return _checks.dense_labels(fn, xp, (name, x), labels, sample), None
 
@@ -289,7 +289,9 @@ def _focal_slope(xp: Any, logp: Any, u: Any, p: Any, gamma: float) -> Any:
     (the ``γ < 1`` NaN of the naive ``(1-p)^(γ-1)`` form never appears).
     """
     pos = u > 0
-    ratio = xp.where(pos, -logp / xp.where(pos, u, xp.ones_like(u)), xp.ones_like(u))
+    # p = 0 (a -inf logit): p (-log p) / (1 - p) -> 0, never 0 · inf (double where: -log p read only where p > 0)
+    nlogp = -xp.where(p > 0, logp, xp.zeros_like(logp))
+    ratio = xp.where(pos, nlogp / xp.where(pos, u, xp.ones_like(u)), xp.ones_like(u))
     return -(u ** gamma) * (1.0 + gamma * p * ratio)
 
 
@@ -330,8 +332,10 @@ def _focal_dense_parts(xp: Any, z: Any, y: Any, alpha: Any, lse: Any, *, axis: i
 def _focal_dense_fwd(xp: Any, z: Any, y: Any, alpha: Any, *, gamma: float, **static: Any) -> tuple:
     lse = _ops.logsumexp(xp, z, static["axis"])
     tw, logp, _ = _focal_dense_parts(xp, z, y, alpha, lse, **static)
-    # double where: a zero target weight contributes 0 even against a -inf logit
-    terms = xp.where(tw != 0, tw * _focal_term(xp, logp, -xp.expm1(logp), gamma), xp.zeros_like(logp))
+    # double where: a zero target weight contributes 0 even against a -inf logit (no 0 · inf evaluated)
+    on = tw != 0
+    lp = xp.where(on, logp, xp.zeros_like(logp))
+    terms = xp.where(on, tw * _focal_term(xp, lp, -xp.expm1(lp), gamma), xp.zeros_like(logp))
     return xp.sum(terms, axis=static["axis"]), (lse,)
 
 
