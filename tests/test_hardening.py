@@ -21,7 +21,7 @@ from conftest import Backend
 from helpers import assert_close, to_backend, to_numpy
 
 import xploss
-from xploss import XplossTypeError
+from xploss import XplossError, XplossTypeError
 
 Z = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0], [0.5, -0.5, 2.0]])
 P = np.exp(Z) / np.exp(Z).sum(-1, keepdims=True)
@@ -105,3 +105,98 @@ def test_nan_input_gives_nan_loss_and_gradient(backend, case):
     if backend.has_autodiff:
         _, g = xploss.value_and_grad(lambda a: fn(a, T, "sum"))(T(x))
         assert np.isnan(to_numpy(g)[0]).any(), f"{case}: gradient of the NaN row is finite: {to_numpy(g)}"
+
+
+# -- an empty class axis (#7, category 6) -------------------------------------------------------------
+E0 = np.zeros((2, 0))  # two samples, no class
+EMPTY = {
+    "cross_entropy": lambda T: xploss.cross_entropy(T(E0), T(np.zeros(2, dtype=int))),
+    "cross_entropy (probabilities)": lambda T: xploss.cross_entropy(T(E0), T(E0)),
+    "cross_entropy (0, 0)": lambda T: xploss.cross_entropy(T(np.zeros((0, 0))), T(np.zeros(0, dtype=int))),
+    "nll": lambda T: xploss.nll(T(E0), T(np.zeros(2, dtype=int))),
+    "focal": lambda T: xploss.focal(T(E0), T(np.zeros(2, dtype=int))),
+    "poly1_cross_entropy": lambda T: xploss.poly1_cross_entropy(T(E0), T(np.zeros(2, dtype=int))),
+    "categorical_hinge": lambda T: xploss.categorical_hinge(T(E0), T(E0)),
+    "zero_one": lambda T: xploss.zero_one(T(E0), T(np.zeros(2, dtype=int))),
+    "multi_margin": lambda T: xploss.multi_margin(T(E0), T(np.zeros(2, dtype=int))),
+    "multilabel_margin": lambda T: xploss.multilabel_margin(T(E0), T(np.zeros((2, 0), dtype=int))),
+    "multilabel_soft_margin": lambda T: xploss.multilabel_soft_margin(T(E0), T(E0)),
+    "probability_cross_entropy": lambda T: xploss.probability_cross_entropy(T(E0), T(np.zeros(2, dtype=int))),
+    "categorical_focal": lambda T: xploss.categorical_focal(T(E0), T(E0)),
+    "probability_kl_divergence": lambda T: xploss.probability_kl_divergence(T(E0), T(E0)),
+    "categorical_generalized_cross_entropy": lambda T: xploss.categorical_generalized_cross_entropy(
+        T(E0), T(np.zeros(2, dtype=int))),
+}
+
+
+@pytest.mark.parametrize("loss", list(EMPTY))
+def test_empty_class_axis_is_an_error(backend, loss):
+    """No class at all: the loss is undefined; an xploss error naming the scores, not a reduction error
+    from the backend (``zero-size array to reduction operation maximum``), an IndexError or a NaN."""
+    with pytest.raises(XplossError, match=r"argument `(logits|log_probs|probs)`: expected at least one class "
+                       r"along axis 1\. Received: shape \((2|0), 0\)"):
+        EMPTY[loss](lambda x: to_backend(backend, x))
+
+
+def test_empty_batch_with_classes_is_fine(backend):
+    """The batch may be empty (a sum of nothing is 0); only the class axis may not."""
+    got = xploss.cross_entropy(to_backend(backend, np.zeros((0, 3))), to_backend(backend, np.zeros(0, dtype=int)),
+                               reduction="sum")
+    assert float(to_numpy(got)) == 0.0
+
+
+# -- domains: binary labels in [0, 1], Poisson rates and counts >= 0 (#7, category 8) --------------------
+B = np.array([[0.3, -1.2], [2.0, 0.5]])
+BINARY = {
+    "binary_cross_entropy": lambda T, y: xploss.binary_cross_entropy(T(np.full((2, 2), 0.4)), T(y)),
+    "binary_focal": lambda T, y: xploss.binary_focal(T(np.full((2, 2), 0.4)), T(y)),
+    "sigmoid_binary_cross_entropy": lambda T, y: xploss.sigmoid_binary_cross_entropy(T(B), T(y)),
+    "binary_cross_entropy_with_logits": lambda T, y: xploss.binary_cross_entropy_with_logits(T(B), T(y)),
+    "sigmoid_focal": lambda T, y: xploss.sigmoid_focal(T(B), T(y)),
+    "multilabel_soft_margin": lambda T, y: xploss.multilabel_soft_margin(T(B), T(y)),
+}
+
+
+@pytest.mark.parametrize("bad", [2.0, -1.0])
+@pytest.mark.parametrize("loss", list(BINARY))
+def test_binary_labels_outside_unit_interval(backend, loss, bad):
+    """A binary label is a probability: 2.0 or -1.0 (±1 labels of a margin loss) is an error, where it gave
+    a finite, meaningless loss; soft labels inside [0, 1] are fine."""
+    T = lambda x: to_backend(backend, x)  # noqa: E731
+    y = np.array([[1.0, 0.0], [0.25, bad]])
+    low, high = min(0.0, bad), max(1.0, bad)
+    with pytest.raises(XplossError, match=rf"argument `labels`: expected values in \[0, 1\]\. Received: values "
+                       rf"from {low} to {high}\."):
+        BINARY[loss](T, y)
+    assert np.isfinite(to_numpy(BINARY[loss](T, np.array([[1.0, 0.0], [0.25, 0.75]]))))
+
+
+def test_margin_labels_stay_signed(backend):
+    """soft_margin and hinge take ±1 labels: not checked against [0, 1]."""
+    T = lambda x: to_backend(backend, x)  # noqa: E731
+    y = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    assert_close(xploss.soft_margin(T(B), T(y)), np.mean(np.log1p(np.exp(-y * B))), dtype="float64", b=backend)
+    assert_close(xploss.hinge(T(B), T(y)), np.maximum(1 - y * B, 0).mean(-1).mean(), dtype="float64", b=backend)
+
+
+POISSON = {
+    "poisson rate": (lambda T: xploss.poisson(T(np.array([1.0, -0.5])), T(np.array([1.0, 2.0]))),
+                     "pred", "non-negative rates", "-0.5"),
+    "poisson count": (lambda T: xploss.poisson(T(np.array([1.0, 0.5])), T(np.array([-1.0, 2.0]))),
+                      "target", "non-negative counts", "-1.0"),
+    "poisson_nll rate": (lambda T: xploss.poisson_nll(T(np.array([1.0, -0.5])), T(np.array([1.0, 2.0])),
+                                                      log_input=False), "pred", "non-negative rates", "-0.5"),
+    "poisson_nll count": (lambda T: xploss.poisson_nll(T(np.array([1.0, -0.5])), T(np.array([-3.0, 2.0]))),
+                          "target", "non-negative counts", "-3.0"),
+}
+
+
+@pytest.mark.parametrize("case", list(POISSON))
+def test_poisson_domain(backend, case):
+    """Negative rates gave NaN silently (log of a negative number); negative counts a finite, meaningless
+    value.  A log-rate (poisson_nll's default ``log_input=True``) may be negative."""
+    call, arg, what, low = POISSON[case]
+    with pytest.raises(XplossError, match=rf"argument `{arg}`: expected {what}\. Received: a minimum of {low}\."):
+        call(lambda x: to_backend(backend, x))
+    got = xploss.poisson_nll(to_backend(backend, np.array([-0.5, 1.0])), to_backend(backend, np.array([1.0, 2.0])))
+    assert_close(got, np.mean(np.exp([-0.5, 1.0]) - np.array([1.0, 2.0]) * [-0.5, 1.0]), dtype="float64", b=backend)

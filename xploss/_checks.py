@@ -138,6 +138,8 @@ def class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, int
     if isinstance(axis, bool) or not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
         raise error(fn, "axis", f"an int in [-{len(shape)}, {len(shape)})", repr(axis))
     axis %= len(shape)
+    if shape[axis] == 0:
+        raise error(fn, name, f"at least one class along axis {axis}", f"shape {_shape_str(shape)}")
     return axis, shape[axis], shape[:axis] + shape[axis + 1:]
 
 

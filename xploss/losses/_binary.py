@@ -61,15 +61,18 @@ def _sigmoid_bce(xp: Any, z: Any, t: Any, e: Any, l1e: Any) -> tuple[Any, Any]:
 
 
 def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, sample_weight: Any, reduction: str,
-             extra: dict | None = None, event: bool = False) -> tuple[Any, Any, Any]:
-    """Resolve, check ``x`` (floating) and ``y`` (its shape; cast), the weight and the reduction."""
+             extra: dict | None = None, event: bool = False, unit: bool = True) -> tuple[Any, Any, Any]:
+    """Resolve, check ``x`` (floating) and ``y`` (its shape; cast; values in [0, 1] unless ``unit`` is
+    False: the ±1 labels of the margin losses), the weight and the reduction."""
     be = resolve(fn, {names[0]: x, names[1]: y, "sample_weight": sample_weight, **(extra or {})})
     xp = be.xp
     _checks.floating(fn, names[0], xp, x)
     y = _checks.target_like(fn, xp, (names[0], x), (names[1], y))
     shape = _checks.shape_of(x)
-    if event and len(shape) == 0:
-        raise _checks.error(fn, names[0], "an array with a class axis (ndim >= 1)", "a 0-d array")
+    if event:
+        _checks.class_axis(fn, xp, names[0], x, -1)
+    if unit:
+        _checks.in_unit_interval(fn, names[1], be, y)
     sample_weight = _checks.weight(fn, xp, sample_weight, shape[:-1] if event else shape, x.dtype)
     _checks.reduction(fn, reduction)
     return be, y, sample_weight
@@ -625,7 +628,8 @@ def soft_margin(logits: Any, labels: Any, /, *, sample_weight: Any = None, reduc
     1000.0
     """
     fn = "soft_margin"
-    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction)
+    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
+                                         unit=False)
     return apply(be, _SOFT_MARGIN, (logits, labels), sample_weight=sample_weight, reduction=reduction)
 
 
@@ -736,7 +740,8 @@ _HINGE = Primitive("hinge", _hinge_fwd, _hinge_partials)
 
 
 def _hinge(fn: str, pred: Any, labels: Any, sample_weight: Any, reduction: str, squared: bool) -> Any:
-    be, labels, sample_weight = _prepare(fn, ("pred", "labels"), pred, labels, sample_weight, reduction)
+    be, labels, sample_weight = _prepare(fn, ("pred", "labels"), pred, labels, sample_weight, reduction,
+                                         unit=False)
     return apply(be, _HINGE, (pred, labels), sample_weight=sample_weight, reduction=reduction, squared=squared)
 
 

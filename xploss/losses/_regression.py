@@ -27,12 +27,17 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _elementwise(fn: str, prim: Primitive, pred: Any, target: Any, sample_weight: Any, reduction: str,
-                 **static: Any) -> Any:
-    """Validate a ``(pred, target)`` pair and run an elementwise primitive."""
+                 nonnegative: dict | None = None, **static: Any) -> Any:
+    """Validate a ``(pred, target)`` pair and run an elementwise primitive.
+
+    ``nonnegative``: ``{"pred": "rates", ...}``, the inputs whose values must be >= 0 (checked eagerly).
+    """
     be = resolve(fn, {"pred": pred, "target": target, "sample_weight": sample_weight})
     xp = be.xp
     _checks.floating(fn, "pred", xp, pred)
     target = _checks.target_like(fn, xp, ("pred", pred), ("target", target))
+    for name, what in (nonnegative or {}).items():
+        _checks.nonnegative_values(fn, name, be, {"pred": pred, "target": target}[name], what)
     sample_weight = _checks.weight(fn, xp, sample_weight, _checks.shape_of(pred), pred.dtype)
     _checks.reduction(fn, reduction)
     return apply(be, prim, (pred, target), sample_weight=sample_weight, reduction=reduction, **static)
@@ -534,6 +539,7 @@ def _poisson_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float, log_inp
 
 
 _POISSON = Primitive("poisson", _poisson_fwd, _poisson_partials)
+_RATES_AND_COUNTS = {"pred": "rates", "target": "counts"}
 
 
 @loss
@@ -571,7 +577,7 @@ def poisson(pred: Any, target: Any, /, *, eps: float = 1e-7, sample_weight: Any 
     1.5
     """
     eps = _checks.number("poisson", "eps", eps, low=0.0)
-    return _elementwise("poisson", _POISSON, pred, target, sample_weight, reduction, eps=eps,
+    return _elementwise("poisson", _POISSON, pred, target, sample_weight, reduction, _RATES_AND_COUNTS, eps=eps,
                         log_input=False, full=False)
 
 
@@ -617,7 +623,8 @@ def poisson_nll(pred: Any, target: Any, /, *, log_input: bool = True, full: bool
     0.859141
     """
     eps = _checks.number("poisson_nll", "eps", eps, low=0.0)
-    return _elementwise("poisson_nll", _POISSON, pred, target, sample_weight, reduction, eps=eps,
+    nonnegative = {"target": "counts"} if log_input else _RATES_AND_COUNTS
+    return _elementwise("poisson_nll", _POISSON, pred, target, sample_weight, reduction, nonnegative, eps=eps,
                         log_input=bool(log_input), full=bool(full))
 
 
