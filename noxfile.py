@@ -1,4 +1,4 @@
-"""Sessions: tests, conformance (the main job), docs, bench, lint.
+"""Sessions: tests, conformance (the main job), docs, bench, lint, fuzz.
 
 pip (not uv) builds the environments: uv does not see this workplace's local
 CPU torch wheel, and torch is pinned to it in pyproject's dependency groups.
@@ -29,6 +29,16 @@ def tests(session: nox.Session) -> None:
     session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
     # one worker per core (2 here: ~4.5 min instead of ~6 for pytest alone)
     session.run("pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session(python="3.11")
+def fuzz(session: nox.Session) -> None:
+    """The hypothesis campaign (#7): 200 random examples per loss on every backend, valid and bad inputs."""
+    _install(session, "test")
+    session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
+    session.env["XPLOSS_FUZZ_EXAMPLES"] = "200"  # the regular suite runs 3, derandomized
+    session.run("pytest", "-n", "auto", "-p", "no:randomly", "--hypothesis-show-statistics", "tests/test_fuzz.py",
+                *session.posargs)
 
 
 @nox.session(python="3.11")
