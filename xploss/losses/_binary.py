@@ -10,6 +10,7 @@ derivatives recompute these terms from the inputs (no per-element residuals).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import _checks, _ops
@@ -443,23 +444,61 @@ def _trailing(fn: str, xp: Any, pw: Any, logits: Any) -> Any:
 
 # -- logits: sigmoid focal ---------------------------------------------------------------
 
+def _log1p_over(xp: Any, e: Any) -> Any:
+    """``log1p(e) / e`` for ``0 <= e <= 1`` (1 at ``e = 0``); below ``1e-3`` its series, exact to rounding,
+    so no derivative of any order divides by a small ``e``."""
+    small = e < 1e-3
+    e_safe = xp.where(small, xp.ones_like(e), e)
+    series = 1.0 + e * (-0.5 + e * (1.0 / 3.0 + e * (-0.25 + e * (0.2 - e / 6.0))))
+    return xp.where(small, series, xp.log1p(e_safe) / e_safe)
+
+
 def _focal_terms(xp: Any, z: Any, t: Any, gamma: float) -> tuple:
     """``bce``, ``(1 - p_t)^γ`` in log space, and what the derivative needs.
 
-    ``1 - p_t = t σ(-z) + (1 - t) σ(z) = σ(|z|) u`` with ``u = w + (1 - w) e``
-    (``w`` the label mass away from the logit's side), so ``log(1 - p_t) =
-    log u - log1p(e)``; ``u`` underflows only for a hard, correct label, where
-    ``log u = -|z|`` exactly.
+    ``1 - p_t = t σ(-z) + (1 - t) σ(z) = σ(|z|) u`` with ``u = w + s e``
+    (``w`` the label mass away from the logit's side, ``s`` the mass on it), so
+    ``log(1 - p_t) = log u - log1p(e)``.  ``log u`` is ``log w + log1p(s e / w)`` where
+    ``w >= s e`` and ``log s - |z| + log1p(w / (s e))`` elsewhere (exactly ``log s - |z|``
+    for a hard, correct label, ``w = 0``, with its slope ``1 / u`` in ``w`` kept), and
+    ``e / u = exp(-|z| - log u)`` and ``bce / u = |z| w / u + (log1p(e) / e)(e / u)``
+    follow from it: no derivative in ``z`` of any order divides by ``u``, which is
+    subnormal for a confident, correct logit (a ``1 / u²`` overflowing to inf made the
+    float32 Hessian NaN for ``44 <= |z| <= 100``).  Labels outside ``[0, 1]`` keep the
+    direct ``log u`` (where ``u > 0``).
+
+    Returns ``bce``, ``mg = (1 - p_t)^γ``, ``e``, ``σ(|z|)``, ``σ(z)``, ``e bce / u`` and
+    ``bce / u`` (bounded by about ``|z| + 1``; the last two are 0 and 1 where ``u``
+    underflows).
     """
     e, l1e, big, sig = _logit_terms(xp, z)
     bce, w = _sigmoid_bce(xp, z, t, e, l1e)
-    u = w + xp.where(z >= 0, t, 1.0 - t) * e
+    s = xp.where(z >= 0, t, 1.0 - t)
+    az, one, zero = xp.abs(z), xp.ones_like(z), xp.zeros_like(z)
+    inside = xp.logical_and(w >= 0, s >= 0)  # False for a NaN label too
+    # log u = log w + log1p(s e / w) where w dominates, log s - |z| + log1p(w / (s e)) elsewhere
+    # (there s > 1/2): each log1p argument <= 1, and the derivatives in w and s are kept at w = 0
+    # and s = 0 (double where: each branch sees safe inputs only)
+    wd = xp.logical_and(w > 0, w >= s * e)
+    lw = xp.log(xp.where(wd, w, one))
+    ls = xp.log(xp.where(wd, one, xp.where(s > 0, s, one)))
+    # c = 1 / (s e) = e^(|z| - log s), only while finite (else 0: no slope in w, as where u underflows)
+    cap = math.log(float(xp.finfo(z.dtype).max)) - 2.0
+    lim = az - ls <= cap
+    c = xp.where(lim, xp.exp(xp.minimum(az - ls, cap)), zero)
+    log_u = xp.where(wd, lw + xp.log1p(s * xp.exp(-az - lw)), ls - az + xp.log1p(w * c))
+    r = xp.exp(-az - log_u)  # e / u, at most 2 (w + s = 1)
+    er = r * bce
+    ratio = az * xp.where(wd, xp.exp(lw - log_u), w * c / (1.0 + w * c)) + _log1p_over(xp, e) * r
+    # labels outside [0, 1] (double where: the direct form only sees them)
+    u = xp.where(inside, one, w + s * e)
     has = u > 0
-    u_safe = xp.where(has, u, xp.ones_like(u))
-    log_m = xp.where(has, xp.log(u_safe), -xp.abs(z)) - l1e
-    # bce / u, bounded by about |z| + 1 (limit 1 where u underflows)
-    ratio = xp.where(has, bce / u_safe, xp.ones_like(u))
-    return bce, xp.exp(gamma * log_m), e, big, sig, ratio
+    u_safe = xp.where(has, u, one)
+    old_ratio = xp.where(has, bce / u_safe, one)
+    log_u = xp.where(inside, log_u, xp.where(has, xp.log(u_safe), -az))
+    er = xp.where(inside, er, e * old_ratio)
+    ratio = xp.where(inside, ratio, old_ratio)
+    return bce, (xp.exp(gamma * (log_u - l1e)) if gamma else one), e, big, sig, er, ratio
 
 
 def _focal_fwd(xp: Any, z: Any, y: Any, *, alpha: float | None, gamma: float, label_smoothing: float) -> tuple:
@@ -473,11 +512,14 @@ def _focal_partials(xp: Any, arrays: tuple, res: tuple, *, alpha: float | None, 
                     label_smoothing: float) -> tuple:
     z, y = arrays
     t = _smooth(y, label_smoothing)
-    bce, mg, e, big, sig, ratio = _focal_terms(xp, z, t, gamma)
+    bce, mg, e, big, sig, er, ratio = _focal_terms(xp, z, t, gamma)
     # d/dz: mg (γ (1 - 2t) σ(z) σ(-z) bce / (1 - p_t) + σ(z) - t); d/dt: mg (γ (σ(-z) - σ(z)) bce / (1 - p_t) - z)
     side = xp.where(z >= 0, xp.zeros_like(z) - 1.0, xp.ones_like(z))
-    dz = mg * (gamma * (1.0 - 2.0 * t) * big * e * ratio + sig - t)
-    dt = mg * (gamma * side * (1.0 - e) * ratio - z)
+    if gamma:
+        dz = mg * (gamma * (1.0 - 2.0 * t) * big * er + sig - t)
+        dt = mg * (gamma * side * (1.0 - e) * ratio - z)
+    else:  # the sigmoid cross-entropy: no term of u (whose slopes in t overflow for hard labels)
+        dz, dt = sig - t, -z
     if alpha is not None:
         w = _alpha_weight(t, alpha)
         dz, dt = w * dz, w * dt + (2.0 * alpha - 1.0) * mg * bce
