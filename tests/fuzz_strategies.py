@@ -359,8 +359,17 @@ class Hyper:
 WRONG_TYPE = (float("nan"), float("inf"), float("-inf"), True, "0.5", np.array(0.5))
 
 
-def hyper_values(h: Hyper) -> tuple:
-    return h.out_of_range + tuple(v for v in WRONG_TYPE if not (h.array_ok and isinstance(v, np.ndarray)))
+# Known xploss bugs found by this campaign (not fixed here): a bool where a float or an array is accepted
+# gives an AttributeError ('bool' object has no attribute 'dtype'), not an XplossError.  Left out of the
+# random draws; test_fuzz.test_known_bugs holds each as an xfail(strict=True) case.
+KNOWN_BOOL_BUGS = {("gaussian_nll", "var"), ("focal", "alpha"), ("categorical_focal", "alpha")}
+
+
+def hyper_values(h: Hyper, loss: str = "") -> tuple:
+    values = h.out_of_range + tuple(v for v in WRONG_TYPE if not (h.array_ok and isinstance(v, np.ndarray)))
+    if (loss, h.name) in KNOWN_BOOL_BUGS:
+        values = tuple(v for v in values if not isinstance(v, bool))
+    return values
 
 
 LS = Hyper("label_smoothing", (-0.1, 1.5))
@@ -618,7 +627,7 @@ def mut_hyper(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
     if not hypers:
         return None
     h = draw(st.sampled_from(hypers))
-    value = draw(st.sampled_from(hyper_values(h)))
+    value = draw(st.sampled_from(hyper_values(h, spec.name)))
     if h.name == "var":
         return ex.replace(args=[*ex.args[:2], value]), {"var"}
     kw = {k: v for k, v in ex.kw.items() if k != h.name}
