@@ -27,6 +27,7 @@ import pytest
 from conftest import BACKENDS, Backend, _load
 from helpers import to_backend, to_numpy
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import xploss
 from xploss._api import LOSSES
@@ -168,13 +169,10 @@ def test_categories_cover_every_loss():
 # -- valid inputs ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(fs.SPECS))
-def test_valid_inputs_agree_across_backends(name):
-    @SETTINGS
-    @given(ex=fs.SPECS[name].valid())
-    def run(ex: fs.Example) -> None:
-        check_valid(ex)
-
-    run()
+@SETTINGS
+@given(data=st.data())
+def test_valid_inputs_agree_across_backends(name, data):
+    check_valid(data.draw(fs.SPECS[name].valid(), label="example"))
 
 
 # -- bad inputs --------------------------------------------------------------------------------------
@@ -198,27 +196,24 @@ def _bad_params() -> list:
 ARG = re.compile(r"argument `([^`]*)`")
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 @pytest.mark.parametrize("name,category", _bad_params())
-def test_bad_inputs_raise_xploss_error(name, category):
+@settings(SETTINGS, max_examples=BAD_EXAMPLES)
+@given(data=st.data())
+def test_bad_inputs_raise_xploss_error(name, category, data):
     spec = fs.SPECS[name]
     cat = next(c for c in fs.CATEGORIES if c.id == category)
     backends = _backends(cat.numpy_only)
-
-    @settings(SETTINGS, max_examples=BAD_EXAMPLES)
-    @given(out=fs.bad(spec, cat))
-    def run(out: tuple) -> None:
-        ex, names = out
-        for b in backends:
-            with pytest.raises(xploss.XplossError) as info:
-                value = call(ex, b)
-                print(f"{name} on {b.value}: no error, returned {to_numpy(value)}")
-            msg = str(info.value)
-            assert msg.startswith(f"xploss.{name}: "), f"{b.value}: {msg}"
-            found = ARG.search(msg)
-            assert found, f"{b.value}: no argument named: {msg}"
-            assert found.group(1) in names, f"{b.value}: names `{found.group(1)}`, expected one of {names}: {msg}"
-
-    run()
+    ex, names = data.draw(fs.bad(spec, cat), label="bad example")
+    for b in backends:
+        with pytest.raises(xploss.XplossError) as info:
+            value = call(ex, b)
+            print(f"{name} on {b.value}: no error, returned {to_numpy(value)}")
+        msg = str(info.value)
+        assert msg.startswith(f"xploss.{name}: "), f"{b.value}: {msg}"
+        found = ARG.search(msg)
+        assert found, f"{b.value}: no argument named: {msg}"
+        assert found.group(1) in names, f"{b.value}: names `{found.group(1)}`, expected one of {names}: {msg}"
 
 
 # -- known bugs (found by the campaign; xploss code not changed here) -----------------------------------
