@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import pytest
 from conftest import Backend
-from helpers import assert_close, to_backend
+from helpers import assert_close, to_backend, to_numpy
 
 import xploss
 
@@ -21,8 +21,8 @@ rng = np.random.default_rng(7)
 P, Y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
 Z, LAB = rng.normal(size=(5, 4)) * 3, np.array([0, 3, -100, 1, 2])
 VAR = rng.uniform(0.5, 2.0, size=4)
-VAR_NEG = np.array([0.7, -1.0, 1.3, 0.0])  # invalid eagerly; clamped to eps when traced
-LAB_OOB = np.array([0, 9, -100, 1, -3])  # invalid eagerly; unchecked when traced
+VAR_NEG = np.array([0.7, -1.0, 1.3, 0.0])  # invalid eagerly; traced (values unknown), a NaN loss
+LAB_OOB = np.array([0, 9, -100, 1, -3])  # invalid eagerly; traced, a NaN loss
 EPS = 1e-6  # gaussian_nll's default variance clamp
 ARGNUMS = (0, 2, 4)  # d/d pred, d/d logits, d/d var
 
@@ -45,6 +45,12 @@ def _compare(b: Backend, compiled, var: np.ndarray = VAR) -> None:
         assert_close(g, r, dtype="float64", b=b, what=f"compiled d/d{name}")
 
 
+def _nan(b: Backend, compiled, var: np.ndarray = VAR, lab: np.ndarray = LAB) -> None:
+    """Traced, a value the checks cannot see is bad: the loss is NaN, never a plausible number (#7)."""
+    value, _ = compiled(*_args(b, var, lab))
+    assert np.isnan(to_numpy(value)), f"{b.value}: traced bad input gave {to_numpy(value)}"
+
+
 def test_eager_rejects_what_compiled_skips():
     from xploss import XplossError
 
@@ -63,8 +69,8 @@ def test_jax_jit():
     assert_close(value, composite(*_args(b)), dtype="float64", b=b, what="jit value")
     step = jax.jit(xploss.value_and_grad(composite, ARGNUMS))
     _compare(b, step)
-    _compare(b, step, VAR_NEG)
-    step(*_args(b, lab=LAB_OOB))  # no error, no ConcretizationTypeError
+    _nan(b, step, VAR_NEG)
+    _nan(b, step, lab=LAB_OOB)  # no error, no ConcretizationTypeError
 
 
 def test_jax_jit_closed_over_labels_are_checked():
@@ -94,8 +100,8 @@ def test_tf_function_jit_compile():
         return value, tape.gradient(value, [p, z, var])
 
     _compare(b, step)
-    _compare(b, step, VAR_NEG)
-    step(*_args(b, lab=LAB_OOB))
+    _nan(b, step, VAR_NEG)
+    _nan(b, step, lab=LAB_OOB)
     wrapped = tf.function(xploss.value_and_grad(composite, ARGNUMS), jit_compile=True)
     _compare(b, wrapped)
 
@@ -122,7 +128,8 @@ def test_torch_compile():
 
 @pytest.mark.slow
 def test_torch_compile_skips_value_checks():
-    _compare(Backend.TORCH, _torch_step, VAR_NEG)
+    _nan(Backend.TORCH, _torch_step, VAR_NEG)
+    _nan(Backend.TORCH, _torch_step, lab=LAB_OOB)
 
 
 def test_torch_compile_traces_without_graph_breaks():

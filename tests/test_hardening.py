@@ -200,3 +200,166 @@ def test_poisson_domain(backend, case):
         call(lambda x: to_backend(backend, x))
     got = xploss.poisson_nll(to_backend(backend, np.array([-0.5, 1.0])), to_backend(backend, np.array([1.0, 2.0])))
     assert_close(got, np.mean(np.exp([-0.5, 1.0]) - np.array([1.0, 2.0]) * [-0.5, 1.0]), dtype="float64", b=backend)
+
+
+# -- under tracing a value that cannot be checked gives NaN, never a plausible number (#7, category 9) -----
+ZL = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0], [0.5, -0.5, 2.0]])
+PR = np.exp(ZL) / np.exp(ZL).sum(-1, keepdims=True)
+TRACED_BAD = {  # name: (loss of the arrays, arrays with one bad sample (the second), the same arrays made valid)
+    "cross_entropy label -1": (lambda z, y: xploss.cross_entropy(z, y, reduction="none"), (ZL, np.array([0, -1, 2])),
+                               (ZL, np.array([0, 1, 2]))),
+    "cross_entropy label C": (lambda z, y: xploss.cross_entropy(z, y, reduction="none"), (ZL, np.array([0, 3, 2])),
+                              (ZL, np.array([0, 1, 2]))),
+    "focal label -1": (lambda z, y: xploss.focal(z, y, reduction="none"), (ZL, np.array([0, -1, 2])),
+                       (ZL, np.array([0, 1, 2]))),
+    "nll label C": (lambda z, y: xploss.nll(z, y, reduction="none"), (np.log(PR), np.array([0, 7, 2])),
+                    (np.log(PR), np.array([0, 1, 2]))),
+    "poly1 label -2": (lambda z, y: xploss.poly1_cross_entropy(z, y, reduction="none"), (ZL, np.array([0, -2, 2])),
+                       (ZL, np.array([0, 1, 2]))),
+    "multi_margin label C": (lambda z, y: xploss.multi_margin(z, y, reduction="none"), (ZL, np.array([0, 3, 2])),
+                             (ZL, np.array([0, 1, 2]))),
+    "zero_one label -1": (lambda z, y: xploss.zero_one(z, y, reduction="none"), (ZL, np.array([0, -1, 2])),
+                          (ZL, np.array([0, 1, 2]))),
+    "categorical_hinge label C": (lambda z, y: xploss.categorical_hinge(z, y, reduction="none"),
+                                  (ZL, np.array([0, 3, 2])), (ZL, np.array([0, 1, 2]))),
+    "multilabel_margin entry C": (lambda z, y: xploss.multilabel_margin(z, y, reduction="none"),
+                                  (ZL, np.array([[0, -1, 0], [1, 5, -1], [2, 0, -1]])),
+                                  (ZL, np.array([[0, -1, 0], [1, 2, -1], [2, 0, -1]]))),
+    "probability_cross_entropy label C": (lambda p, y: xploss.probability_cross_entropy(p, y, reduction="none"),
+                                          (PR, np.array([0, 3, 2])), (PR, np.array([0, 1, 2]))),
+    "binary_cross_entropy prob > 1": (lambda p, y: xploss.binary_cross_entropy(p, y, reduction="none"),
+                                      (np.array([0.2, 1.5, 0.7]), np.array([1.0, 0.0, 1.0])),
+                                      (np.array([0.2, 0.5, 0.7]), np.array([1.0, 0.0, 1.0]))),
+    "binary_focal label 2": (lambda p, y: xploss.binary_focal(p, y, reduction="none"),
+                             (np.array([0.2, 0.5, 0.7]), np.array([1.0, 2.0, 1.0])),
+                             (np.array([0.2, 0.5, 0.7]), np.array([1.0, 1.0, 1.0]))),
+    "sigmoid_binary_cross_entropy label -1": (
+        lambda z, y: xploss.sigmoid_binary_cross_entropy(z, y, reduction="none"),
+        (np.array([0.2, -1.5, 0.7]), np.array([1.0, -1.0, 0.0])),
+        (np.array([0.2, -1.5, 0.7]), np.array([1.0, 0.0, 0.0]))),
+    "sigmoid_focal label 2": (lambda z, y: xploss.sigmoid_focal(z, y, reduction="none"),
+                              (np.array([0.2, -1.5, 0.7]), np.array([1.0, 2.0, 0.0])),
+                              (np.array([0.2, -1.5, 0.7]), np.array([1.0, 1.0, 0.0]))),
+    "multilabel_soft_margin label 2": (lambda z, y: xploss.multilabel_soft_margin(z, y, reduction="none"),
+                                       (ZL, np.array([[1.0, 0, 0], [0, 2.0, 0], [1, 1, 0]])),
+                                       (ZL, np.array([[1.0, 0, 0], [0, 1.0, 0], [1, 1, 0]]))),
+    "poisson negative rate": (lambda p, y: xploss.poisson(p, y, reduction="none"),
+                              (np.array([1.0, -0.5, 2.0]), np.array([1.0, 2.0, 0.0])),
+                              (np.array([1.0, 0.5, 2.0]), np.array([1.0, 2.0, 0.0]))),
+    "poisson_nll negative count": (lambda p, y: xploss.poisson_nll(p, y, reduction="none"),
+                                   (np.array([1.0, -0.5, 2.0]), np.array([1.0, -2.0, 0.0])),
+                                   (np.array([1.0, -0.5, 2.0]), np.array([1.0, 2.0, 0.0]))),
+    "gaussian_nll negative var": (lambda p, y, v: xploss.gaussian_nll(p, y, v, reduction="none"),
+                                  (np.array([1.0, 0.5, 2.0]), np.array([1.0, 2.0, 0.0]), np.array([1.0, -0.5, 2.0])),
+                                  (np.array([1.0, 0.5, 2.0]), np.array([1.0, 2.0, 0.0]), np.array([1.0, 0.5, 2.0]))),
+}
+# one case per kind of check under torch.compile (~1-2 s a trace): label range, class lists, [0, 1], >= 0
+TORCH_COMPILED = ("cross_entropy label -1", "multilabel_margin entry C", "binary_focal label 2",
+                  "gaussian_nll negative var")
+COMPILERS = [(c, k) for k in TRACED_BAD for c in ("jax.jit", "tf.function", "torch.compile")
+             if c != "torch.compile" or k in TORCH_COMPILED]
+
+
+def _compiled(compiler: str, fn):
+    if compiler == "jax.jit":
+        import jax
+        return jax.jit(fn), Backend.JAX
+    if compiler == "tf.function":
+        import tensorflow as tf
+        return tf.function(fn), Backend.TENSORFLOW
+    import torch
+    torch._dynamo.reset()
+    return torch.compile(fn, backend="eager"), Backend.TORCH
+
+
+@pytest.mark.parametrize("compiler,case", COMPILERS, ids=[f"{k}-{c}" for c, k in COMPILERS])
+def test_traced_bad_values_give_nan(compiler, case):
+    """Eagerly these raise; traced (values unknown) the sample concerned has a NaN loss (so does any mean
+    over it), and only that one: the other samples keep their eager values.  Before, the label -1 was read
+    as class C-1 (JAX), a probability 1.5 or a label 2 gave a finite loss, a label C a GatherV2 error (TF)."""
+    pytest.importorskip({"tf.function": "tensorflow", "jax.jit": "jax", "torch.compile": "torch"}[compiler])
+    fn, bad, good = TRACED_BAD[case]
+    compiled, b = _compiled(compiler, fn)
+    with pytest.raises(XplossError):
+        fn(*(to_backend(b, x) for x in bad))
+    got = to_numpy(compiled(*(to_backend(b, x) for x in bad)))
+    expected = to_numpy(fn(*(to_backend(b, x) for x in good)))
+    assert np.isnan(got[1]), f"{case}: sample 1 gave {got[1]}"
+    np.testing.assert_allclose(got[[0, 2]], expected[[0, 2]], rtol=1e-12)
+    assert np.all(np.isfinite(expected))
+
+
+def test_traced_bad_label_gives_nan_gradient():
+    """The gradient of the affected sample is NaN too (the poison enters the cotangent); the others are exact."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    y_bad, y_good = jnp.asarray(np.array([0, -1, 2])), jnp.asarray(np.array([0, 1, 2]))
+    z = jnp.asarray(ZL)
+    grad = jax.jit(jax.grad(lambda z, y: xploss.cross_entropy(z, y, reduction="sum")))
+    g_bad, g_good = np.asarray(grad(z, y_bad)), np.asarray(grad(z, y_good))
+    assert np.all(np.isnan(g_bad[1]))
+    np.testing.assert_allclose(g_bad[[0, 2]], g_good[[0, 2]], rtol=1e-12)
+    tf = pytest.importorskip("tensorflow")
+
+    @tf.function
+    def tf_grad(z, y):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            out = xploss.focal(z, y)
+        return out, tape.gradient(out, z)
+
+    out, g = tf_grad(tf.constant(ZL), tf.constant([0, 3, 2]))
+    assert np.isnan(out.numpy()) and np.all(np.isnan(g.numpy()[1])), g.numpy()
+
+
+# -- sizes unknown while tracing (TensorFlow's None dimensions): checked at run time (#7, category 2) -------
+def _spec(*shape, dtype="float64"):
+    tf = pytest.importorskip("tensorflow")
+    return tf.TensorSpec(shape, getattr(tf, dtype))
+
+
+UNKNOWN = {  # name: (loss, argument named in the error, input signature, mismatched inputs, matching inputs)
+    "mse": (lambda p, y: xploss.mse(p, y), "target", lambda: [_spec(None)] * 2,
+            (np.array([1.0, 2, 3, 4]), np.array([0.0])), (np.array([1.0, 2, 3, 4]), np.zeros(4))),
+    "huber": (lambda p, y: xploss.huber(p, y), "target", lambda: [_spec(None, 3)] * 2,
+              (np.ones((4, 3)), np.zeros((1, 3))), (np.ones((4, 3)), np.zeros((4, 3)))),
+    "sigmoid_binary_cross_entropy": (lambda z, y: xploss.sigmoid_binary_cross_entropy(z, y), "labels",
+                                     lambda: [_spec(None, None)] * 2,
+                                     (np.ones((2, 3)), np.ones((2, 1))), (np.ones((2, 3)), np.ones((2, 3)))),
+    "triplet_margin": (lambda a, p, n: xploss.triplet_margin(a, p, n), "positive", lambda: [_spec(None, 2)] * 3,
+                       (np.ones((4, 2)), np.zeros((1, 2)), np.ones((4, 2))),
+                       (np.ones((4, 2)), np.zeros((4, 2)), np.ones((4, 2)))),
+    "cross_entropy labels": (lambda z, y: xploss.cross_entropy(z, y), "labels",
+                             lambda: [_spec(None, 3), _spec(None, dtype="int64")],
+                             (np.ones((4, 3)), np.array([0, 1])), (np.ones((4, 3)), np.array([0, 1, 2, 0]))),
+    "multi_margin labels": (lambda z, y: xploss.multi_margin(z, y), "labels",
+                            lambda: [_spec(None, 3), _spec(None, dtype="int64")],
+                            (np.ones((4, 3)), np.array([0])), (np.ones((4, 3)), np.array([0, 1, 2, 0]))),
+    "focal labels": (lambda z, y: xploss.focal(z, y), "labels", lambda: [_spec(None, None), _spec(None, dtype="int64")],
+                     (np.ones((4, 3)), np.array([0])), (np.ones((4, 3)), np.array([0, 1, 2, 0]))),
+}
+
+
+@pytest.mark.parametrize("case", list(UNKNOWN))
+def test_unknown_sizes_are_checked_at_run_time(case):
+    """``tf.function`` with ``None`` dimensions: the static check cannot see a mismatch; an assertion in
+    the graph fails with the xploss message (an (N,) vs (1,) pair broadcast silently: mse gave 7.5); a
+    matching pair under the same signature gives the eager value."""
+    tf = pytest.importorskip("tensorflow")
+    fn, arg, signature, bad, good = UNKNOWN[case]
+    traced = tf.function(fn, input_signature=signature())
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"xploss\.\w+: argument `{arg}`: expected .*\. "
+                       r"Received: another size at run time"):
+        traced(*(tf.constant(x) for x in bad))
+    assert_close(traced(*(tf.constant(x) for x in good)), fn(*(tf.constant(x) for x in good)), dtype="float64")
+
+
+@pytest.mark.parametrize("case", ["mse", "huber", "triplet_margin", "sigmoid_binary_cross_entropy"])
+def test_unknown_sizes_under_xla_give_nan(case):
+    """XLA (``jit_compile=True``) drops assertions: the mismatch makes the loss NaN instead, never the
+    broadcast value; matching sizes are exact."""
+    tf = pytest.importorskip("tensorflow")
+    fn, _, signature, bad, good = UNKNOWN[case]
+    traced = tf.function(fn, input_signature=signature(), jit_compile=True)
+    assert np.isnan(traced(*(tf.constant(x) for x in bad)).numpy())
+    assert_close(traced(*(tf.constant(x) for x in good)), fn(*(tf.constant(x) for x in good)), dtype="float64")

@@ -11,12 +11,13 @@ import math
 from typing import Any
 
 from ._errors import XplossError, XplossTypeError, dtype_name, error
+from ._namespace import backend_for, backend_of
 from ._reduce import REDUCTIONS
 
 __all__ = [
     "XplossError", "XplossTypeError", "error", "dtype_name",  # re-exported for the loss modules
-    "class_axis", "shape_of", "reduction", "floating", "same_dtype", "same_shape", "number", "weight",
-    "labels_in_range",
+    "class_axis", "shape_of", "reduction", "floating", "same_dtype", "same_shape", "dims_match", "index_labels",
+    "number", "weight", "labels_in_range",
     "target_like",
 ]
 
@@ -51,12 +52,40 @@ def same_dtype(fn: str, x: tuple[str, Any], ref: tuple[str, Any]) -> None:
                     f"dtype {dtype_name(x[1].dtype)}", kind=XplossTypeError)
 
 
+def dims_match(fn: str, arg: str, expected: str, x: Any, ref: Any, axes: list[tuple[int, int]],
+               hint: str = "") -> None:
+    """``x.shape[i] == ref.shape[j]`` for each ``(i, j)`` in ``axes``: checked now where both sizes are
+    known, else (TensorFlow's ``None`` dimensions under ``tf.function``) by an assertion in the graph
+    that fails at run time with the same message, never a silent broadcast (see
+    ``TensorFlowBackend.assert_dims``)."""
+    sx, sr = shape_of(x), shape_of(ref)
+    if any(sx[i] is not None and sr[j] is not None and sx[i] != sr[j] for i, j in axes):
+        raise error(fn, arg, expected, f"shape {_shape_str(sx)}", hint=hint)
+    unknown = [(i, j) for i, j in axes if sx[i] is None or sr[j] is None]
+    if unknown:
+        backend_for(backend_of(x)).assert_dims(
+            f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: another size at run time", x, ref, unknown)
+
+
 def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
     """Exactly equal shapes (no broadcasting between prediction and target)."""
     sa, sb = shape_of(a[1]), shape_of(b[1])
-    if len(sa) != len(sb) or any(x is not None and y is not None and x != y for x, y in zip(sa, sb)):
-        raise error(fn, b[0], f"the shape of `{a[0]}` {_shape_str(sa)} (no broadcasting)",
-                    f"shape {_shape_str(sb)}")
+    expected = f"the shape of `{a[0]}` {_shape_str(sa)} (no broadcasting)"
+    if len(sa) != len(sb):
+        raise error(fn, b[0], expected, f"shape {_shape_str(sb)}")
+    dims_match(fn, b[0], expected, b[1], a[1], [(i, i) for i in range(len(sa))])
+
+
+def index_labels(fn: str, xp: Any, labels: Any, scores: tuple[str, Any], axis: int | None, expected: str,
+                 hint: str = "") -> None:
+    """Integer labels of the scores' shape without their class ``axis`` (``axis=None``: the scores'
+    whole shape, e.g. target lists), statically and, for unknown sizes, at run time."""
+    full = shape_of(scores[1])
+    keep = [i for i in range(len(full)) if i != axis]
+    lshape = shape_of(labels)
+    if len(lshape) != len(keep):
+        raise error(fn, "labels", expected, f"shape {_shape_str(lshape)}", hint=hint)
+    dims_match(fn, "labels", expected, labels, scores[1], list(enumerate(keep)), hint)
 
 
 def target_like(fn: str, xp: Any, pred: tuple[str, Any], target: tuple[str, Any]) -> Any:
@@ -165,19 +194,28 @@ def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
 
 
 def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None, ignore_index: int | None,
-                    ignore_text: str | None = None) -> bool:
+                    ignore_text: str | None = None) -> tuple[bool, Any, Any]:
     """Check integer labels against ``[0, C)`` (or ``ignore_index``) when their values are known.
 
-    Returns whether the loss needs the ``ignore_index`` mask: under tracing
-    (values unknown, nothing checked) whenever there is an ``ignore_index``;
-    otherwise only when some label equals it.  The check runs on a NumPy
-    copy of the labels, so it never adds ops to a traced graph.
+    Returns ``(masked, labels, invalid)``.  ``masked``: whether the loss needs the ``ignore_index`` mask
+    (eagerly only when some label equals it; under tracing whenever there is one).  Eagerly the labels
+    are returned as given with ``invalid=None``, after raising for a label out of range (the check runs
+    on a NumPy copy, adding no op to a traced graph).  Under tracing, where no error can be raised,
+    ``invalid`` is the mask of labels out of range and those labels are replaced by 0, so that no
+    gather reads out of bounds (an error on TensorFlow's CPU, a clamped read on JAX): the loss of
+    those samples is NaN (see :func:`xploss._define.apply`).
     """
     y = None if num_classes is None else backend.host(labels)
     if y is None:
-        return ignore_index is not None
+        if num_classes is None:
+            return ignore_index is not None, labels, None
+        xp = backend.xp
+        bad = xp.logical_or(labels < 0, labels >= num_classes)
+        if ignore_index is not None:
+            bad = xp.logical_and(bad, labels != ignore_index)
+        return ignore_index is not None, xp.where(bad, xp.zeros_like(labels), labels), bad
     if y.size == 0:
-        return False
+        return False, labels, None
     bad = (y < 0) | (y >= num_classes)
     if ignore_index is not None:
         bad &= y != ignore_index
@@ -185,21 +223,43 @@ def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None,
         first = y[bad].flat[0]
         extra = "" if ignore_index is None else " or " + (ignore_text or f"ignore_index={ignore_index}")
         raise error(fn, "labels", f"class indices in [0, {num_classes}){extra}", f"a label {int(first)}")
-    return ignore_index is not None and bool((y == ignore_index).any())
+    return ignore_index is not None and bool((y == ignore_index).any()), labels, None
 
 
-def nonnegative_values(fn: str, name: str, backend: Any, x: Any, what: str = "values") -> None:
-    """Eager check that every value of ``x`` is >= 0 (skipped when values are unknown)."""
+def nonnegative_values(fn: str, name: str, backend: Any, x: Any, what: str = "values") -> Any:
+    """Check that every value of ``x`` is >= 0: eagerly an error; traced, the mask of negative values
+    (NaN loss there, see :func:`labels_in_range`).  A NaN passes (a NaN input gives a NaN loss anyway)."""
     v = backend.host(x)
-    if v is not None and v.size and v.min() < 0:
+    if v is None:
+        return x < 0
+    if v.size and v.min() < 0:
         raise error(fn, name, f"non-negative {what}", f"a minimum of {float(v.min())}")
+    return None
 
 
-def in_unit_interval(fn: str, name: str, backend: Any, x: Any) -> None:
-    """Eager check that every value of ``x`` lies in [0, 1] (skipped when values are unknown)."""
+def in_unit_interval(fn: str, name: str, backend: Any, x: Any) -> Any:
+    """Check that every value of ``x`` lies in [0, 1]: eagerly an error; traced, the mask of values
+    outside (NaN loss there)."""
     v = backend.host(x)
-    if v is not None and v.size and (v.min() < 0 or v.max() > 1):
+    if v is None:
+        return backend.xp.logical_or(x < 0, x > 1)
+    if v.size and (v.min() < 0 or v.max() > 1):
         raise error(fn, name, "values in [0, 1]", f"values from {float(v.min())} to {float(v.max())}")
+    return None
+
+
+def either(xp: Any, *masks: Any) -> Any:
+    """The union of the ``invalid`` masks that are not None (None when all are)."""
+    out = None
+    for m in masks:
+        if m is not None:
+            out = m if out is None else xp.logical_or(out, m)
+    return out
+
+
+def per_sample(xp: Any, mask: Any, axis: int | None) -> Any:
+    """An elementwise ``invalid`` mask reduced over a class ``axis`` (None: already per sample)."""
+    return mask if mask is None or axis is None else xp.any(mask, axis=axis)
 
 
 def require(cond: bool, fn: str, arg: str, expected: str, received: object) -> None:

@@ -22,12 +22,23 @@ A :class:`Primitive` holds
 
 :class:`Bound` fuses a primitive with its static options and the reduction into
 one differentiable operation; the backends bind ``Bound.forward``,
-``Bound.vjp`` and ``Bound.jvp`` into their autodiff.  The last array of a
-bound call is always the optional per-sample ``sample_weight``.
+``Bound.vjp`` and ``Bound.jvp`` into their autodiff.  The last two arrays of a
+bound call are always the optional ``invalid`` poison and the optional
+per-sample ``sample_weight``.
+
+``invalid``: where a value check cannot run (labels out of range, a
+probability outside [0, 1], a negative rate or variance, on arrays traced by
+``jax.jit``, ``tf.function`` or ``torch.compile``), the check yields a boolean
+mask of the samples it could not vouch for instead of raising; :func:`apply`
+turns it into a per-sample array that is NaN there and 0 elsewhere, added to
+the per-sample loss and to its cotangent.  A traced call with a bad input
+thus gives a NaN loss and NaN gradients for the samples concerned, never a
+plausible finite number (eagerly, the check raises its error instead).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,14 +117,17 @@ class Bound:
         return self._forward(xp, *arrays)
 
     def _forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
-        *xs, w = arrays
+        *xs, bad, w = arrays
         loss, res = self.prim.forward(xp, *xs, **self.kwargs)
+        if bad is not None:
+            bad = _reduce.expand_weight(xp, bad, loss.ndim)
+            loss = loss + bad
         valid, norm = self._normalizer(xp, xs)
         if w is not None:
             w = _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
         # the per-sample loss is kept only for the weight's gradient
-        return out, (*res, None if w is None else loss, den, valid, norm)
+        return out, (*res, bad, None if w is None else loss, den, valid, norm)
 
     def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:
         if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean", *_reduce.NORMALIZERS):
@@ -131,19 +145,21 @@ class Bound:
     def _vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None) -> tuple:
         if self.reduction in _reduce.NORMALIZERS:  # a count: constant in every input
             return (None,) * len(arrays)
-        *xs, w = arrays
-        *pres, loss, den, valid, norm = res
+        *xs, _, w = arrays
+        *pres, bad, loss, den, valid, norm = res
         needs = needs or (True,) * len(arrays)
         wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         g_loss, g_w = _reduce.vjp(xp, g, loss, wb, den, valid, norm, self.reduction, bool(needs[-1]))
-        if any(needs[:-1]):
-            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), g_loss, needs[:-1])
+        if bad is not None:  # NaN gradients where the value is NaN (``bad`` has the loss' rank)
+            g_loss = g_loss + bad
+        if any(needs[:-2]):
+            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), g_loss, needs[:-2])
         else:
             cts = (None,) * len(xs)
         ct_w = None
         if g_w is not None:
             ct_w = xp.reshape(_reduce.unbroadcast(xp, g_w, tuple(wb.shape)), tuple(w.shape))
-        return (*cts, ct_w)
+        return (*cts, None, ct_w)
 
     def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, g_loss: Any, needs: tuple) -> tuple:
         if self.prim.vjp is not None:  # cotangents, or zero-argument callables computed only when needed
@@ -184,9 +200,11 @@ class Bound:
         return self._jvp(xp, arrays, tangents)
 
     def _jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
-        *xs, w = arrays
-        *txs, tw = tangents
+        *xs, bad, w = arrays
+        *txs, _, tw = tangents
         loss, pres = self.prim.forward(xp, *xs, **self.kwargs)
+        if bad is not None:
+            loss = loss + _reduce.expand_weight(xp, bad, loss.ndim)
         valid, norm = self._normalizer(xp, xs)
         wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, wb, valid, norm, self.reduction)
@@ -207,6 +225,8 @@ class Bound:
                 else:
                     term = xp.sum(term, axis=self._axis(term.ndim))
             t_loss = term if t_loss is None else t_loss + term
+        if bad is not None and t_loss is not None:  # a factor 1 or NaN: the tangent stays linear (JAX transposes it)
+            t_loss = t_loss * (1.0 + _reduce.expand_weight(xp, bad, t_loss.ndim))
         twb = None if (w is None or tw is None) else _reduce.expand_weight(xp, tw, loss.ndim)
         t_out = _reduce.jvp(xp, t_loss, twb, loss, wb, out, den, valid, norm, self.reduction)
         return out, t_out
@@ -215,13 +235,22 @@ class Bound:
 _BOUND: dict[tuple, Bound] = {}
 
 
-def apply(backend: Any, prim: Primitive, arrays: tuple, *, sample_weight: Any = None,
+def apply(backend: Any, prim: Primitive, arrays: tuple, *, sample_weight: Any = None, invalid: Any = None,
           reduction: str = "mean", **static: Any) -> Any:
-    """Run ``prim`` on ``arrays`` through ``backend``'s autodiff binding."""
+    """Run ``prim`` on ``arrays`` through ``backend``'s autodiff binding.
+
+    ``invalid``: None, or a boolean mask aligned on the leading axes of the per-sample loss (see the
+    module docstring): NaN loss and gradients where it is True.
+    """
+    poison = None
+    if invalid is not None:
+        xp = backend.xp
+        zero = xp.zeros_like(invalid, dtype=arrays[0].dtype)
+        poison = xp.where(invalid, zero + math.nan, zero)
     if backend.compiling():  # torch.compile guards on a global dict it reads: build an equal Bound afresh
-        return backend.apply(Bound(prim, tuple(sorted(static.items())), reduction), (*arrays, sample_weight))
+        return backend.apply(Bound(prim, tuple(sorted(static.items())), reduction), (*arrays, poison, sample_weight))
     key = (prim, reduction, *static.items())
     bound = _BOUND.get(key)
     if bound is None:
         bound = _BOUND[key] = Bound(prim, tuple(sorted(static.items())), reduction)
-    return backend.apply(bound, (*arrays, sample_weight))
+    return backend.apply(bound, (*arrays, poison, sample_weight))

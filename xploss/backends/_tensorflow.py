@@ -7,6 +7,7 @@ function uses stay differentiable and second-order gradients are exact.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,6 +43,16 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
 _WIDE_INTS = (tf.int32, tf.int64)
 
 
+class _Pending(threading.local):
+    """Per thread, per public loss call being traced: the run-time size mismatches of its arguments."""
+
+    def __init__(self) -> None:
+        self.stack: list[list] = []
+
+
+_PENDING = _Pending()
+
+
 def _narrow_int(x: Any) -> bool:
     return isinstance(x, (tf.Tensor, tf.Variable)) and x.dtype.is_integer and x.dtype not in _WIDE_INTS
 
@@ -61,6 +72,18 @@ class TensorFlowBackend(Backend):
             return x.numpy()
         return None
 
+    def assert_dims(self, message: str, x: Any, ref: Any, axes: list[tuple[int, int]]) -> None:
+        """A ``tf.debugging.Assert`` on the unknown sizes: a stateful op, so ``tf.function`` runs it
+        (automatic control dependencies) and a mismatch fails with ``InvalidArgumentError`` carrying
+        ``message`` and both shapes, instead of broadcasting.  XLA (``jit_compile=True``) drops
+        assertions: the mismatch is also kept for :meth:`call`, which makes that loss NaN."""
+        sx, sr = tf.shape(x), tf.shape(ref)
+        ok = tf.reduce_all(tf.stack([tf.equal(sx[i], sr[j]) for i, j in axes]))
+        check = tf.debugging.Assert(ok, [message, "shape", sx, "expected sizes",
+                                         tf.stack([sr[j] for _, j in axes]), "at axes", [i for i, _ in axes]])
+        if _PENDING.stack:
+            _PENDING.stack[-1].append((check, tf.logical_not(ok)))
+
     def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
         """Run a public loss: the Keras caller check, then integer arrays of the dtypes TensorFlow's
         gather / comparison kernels refuse (int8, int16, uint8, uint16, uint32) widened to int64,
@@ -69,11 +92,24 @@ class TensorFlowBackend(Backend):
         if any(_narrow_int(a) for a in args) or any(_narrow_int(v) for v in kwargs.values()):
             args = tuple(_widen(a) for a in args)
             kwargs = {k: _widen(v) for k, v in kwargs.items()}
-        return fn(*args, **kwargs)
+        _PENDING.stack.append([])
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            mismatched = _PENDING.stack.pop()
+        if mismatched:  # sizes unknown while tracing (see assert_dims): NaN where XLA dropped the assertion
+            bad = tf.reduce_any(tf.stack([m for _, m in mismatched]))
+            out = out + tf.where(bad, tf.constant(float("nan"), out.dtype), tf.zeros([], out.dtype))
+        return out
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         fn, given = built(_CACHE, _build, bound, arrays)
-        return fn(*(tf.convert_to_tensor(a) if isinstance(a, tf.Variable) else a for a in given))
+        given = [tf.convert_to_tensor(a) if isinstance(a, tf.Variable) else a for a in given]
+        checks = [c for c, _ in _PENDING.stack[-1]] if _PENDING.stack else []
+        if not checks:
+            return fn(*given)
+        with tf.control_dependencies(checks):  # the size assertions run before the kernel (a gather would fail first)
+            return fn(*given)
 
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         def inner(*args: Any, **kwargs: Any) -> Any:

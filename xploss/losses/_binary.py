@@ -62,9 +62,13 @@ def _sigmoid_bce(xp: Any, z: Any, t: Any, e: Any, l1e: Any) -> tuple[Any, Any]:
 
 
 def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, sample_weight: Any, reduction: str,
-             extra: dict | None = None, event: bool = False, unit: bool = True) -> tuple[Any, Any, Any]:
+             extra: dict | None = None, event: bool = False, unit: bool = True) -> tuple[Any, Any, Any, Any]:
     """Resolve, check ``x`` (floating) and ``y`` (its shape; cast; values in [0, 1] unless ``unit`` is
-    False: the ±1 labels of the margin losses), the weight and the reduction."""
+    False: the ±1 labels of the margin losses), the weight and the reduction.
+
+    Returns ``(backend, y, sample_weight, invalid)``: ``invalid`` the traced mask of labels outside
+    [0, 1] (per sample; None eagerly, where they raise).
+    """
     be = resolve(fn, {names[0]: x, names[1]: y, "sample_weight": sample_weight, **(extra or {})})
     xp = be.xp
     _checks.floating(fn, names[0], xp, x)
@@ -72,11 +76,11 @@ def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, sample_weight: Any
     shape = _checks.shape_of(x)
     if event:
         _checks.class_axis(fn, xp, names[0], x, -1)
-    if unit:
-        _checks.in_unit_interval(fn, names[1], be, y)
+    invalid = _checks.in_unit_interval(fn, names[1], be, y) if unit else None
+    invalid = _checks.per_sample(xp, invalid, -1 if event else None)
     sample_weight = _checks.weight(fn, xp, sample_weight, shape[:-1] if event else shape, x.dtype)
     _checks.reduction(fn, reduction)
-    return be, y, sample_weight
+    return be, y, sample_weight, invalid
 
 
 def _alpha(fn: str, alpha: float | None) -> float | None:
@@ -160,9 +164,10 @@ _PROB = Primitive("binary_cross_entropy", _prob_fwd, _prob_partials)
 
 
 def _prob_loss(fn: str, probs: Any, labels: Any, sample_weight: Any, reduction: str, **static: Any) -> Any:
-    be, labels, sample_weight = _prepare(fn, ("probs", "labels"), probs, labels, sample_weight, reduction)
-    _checks.in_unit_interval(fn, "probs", be, probs)
-    return apply(be, _PROB, (probs, labels), sample_weight=sample_weight, reduction=reduction, **static)
+    be, labels, sample_weight, invalid = _prepare(fn, ("probs", "labels"), probs, labels, sample_weight, reduction)
+    invalid = _checks.either(be.xp, invalid, _checks.in_unit_interval(fn, "probs", be, probs))
+    return apply(be, _PROB, (probs, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
+                 **static)
 
 
 @loss
@@ -421,12 +426,13 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any, /, *, pos_weight: Any
     10000.0
     """
     fn = "sigmoid_binary_cross_entropy"
-    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
+    be, labels, sample_weight, invalid = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
                                   {"pos_weight": pos_weight})
     if pos_weight is not None:
         pos_weight = _trailing(fn, be.xp, pos_weight, logits)
     prim = _SBCE if pos_weight is None else _SBCE_POS_WEIGHT
-    return apply(be, prim, (logits, labels, pos_weight), sample_weight=sample_weight, reduction=reduction,
+    return apply(be, prim, (logits, labels, pos_weight), sample_weight=sample_weight, invalid=invalid,
+                 reduction=reduction,
                  **_options(fn, label_smoothing))
 
 
@@ -600,8 +606,9 @@ def sigmoid_focal(logits: Any, labels: Any, /, *, alpha: float | None = 0.25, ga
     0.043322
     """
     fn = "sigmoid_focal"
-    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction)
-    return apply(be, _FOCAL, (logits, labels), sample_weight=sample_weight, reduction=reduction,
+    be, labels, sample_weight, invalid = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction)
+    return apply(be, _FOCAL, (logits, labels), sample_weight=sample_weight, invalid=invalid,
+                 reduction=reduction,
                  alpha=_alpha(fn, alpha),
                  **_options(fn, label_smoothing, gamma))
 
@@ -670,9 +677,10 @@ def soft_margin(logits: Any, labels: Any, /, *, sample_weight: Any = None, reduc
     1000.0
     """
     fn = "soft_margin"
-    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
+    be, labels, sample_weight, invalid = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
                                          unit=False)
-    return apply(be, _SOFT_MARGIN, (logits, labels), sample_weight=sample_weight, reduction=reduction)
+    return apply(be, _SOFT_MARGIN, (logits, labels), sample_weight=sample_weight, invalid=invalid,
+                 reduction=reduction)
 
 
 def _mlsm_fwd(xp: Any, z: Any, y: Any, cw: Any) -> tuple:
@@ -744,7 +752,7 @@ def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = N
     array([0.693147, 0.126928])
     """
     fn = "multilabel_soft_margin"
-    be, labels, sample_weight = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
+    be, labels, sample_weight, invalid = _prepare(fn, ("logits", "labels"), logits, labels, sample_weight, reduction,
                                   {"class_weight": class_weight}, event=True)
     if class_weight is not None:
         xp, num = be.xp, _checks.shape_of(logits)[-1]
@@ -753,7 +761,8 @@ def multilabel_soft_margin(logits: Any, labels: Any, /, *, class_weight: Any = N
         if len(cws) != 1 or (num is not None and cws[0] not in (None, num)):
             raise _checks.error(fn, "class_weight", f"shape ({num},)", f"shape {cws}")
         class_weight = xp.astype(class_weight, logits.dtype)
-    return apply(be, _MLSM, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction)
+    return apply(be, _MLSM, (logits, labels, class_weight), sample_weight=sample_weight, invalid=invalid,
+                 reduction=reduction)
 
 
 # -- margins: Keras hinge / squared hinge ------------------------------------------------
@@ -782,9 +791,10 @@ _HINGE = Primitive("hinge", _hinge_fwd, _hinge_partials)
 
 
 def _hinge(fn: str, pred: Any, labels: Any, sample_weight: Any, reduction: str, squared: bool) -> Any:
-    be, labels, sample_weight = _prepare(fn, ("pred", "labels"), pred, labels, sample_weight, reduction,
+    be, labels, sample_weight, invalid = _prepare(fn, ("pred", "labels"), pred, labels, sample_weight, reduction,
                                          unit=False)
-    return apply(be, _HINGE, (pred, labels), sample_weight=sample_weight, reduction=reduction, squared=squared)
+    return apply(be, _HINGE, (pred, labels), sample_weight=sample_weight, invalid=invalid,
+                 reduction=reduction, squared=squared)
 
 
 @loss

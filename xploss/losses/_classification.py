@@ -229,18 +229,15 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         class_weight = xp.astype(class_weight, logits.dtype)
     _checks.reduction(fn, reduction)
     if xp.isdtype(labels.dtype, "integral"):
-        lshape = _checks.shape_of(labels)
-        if len(lshape) != len(sample_shape) or any(
-                a is not None and b is not None and a != b for a, b in zip(lshape, sample_shape)):
-            raise _checks.error(fn, "labels", f"integer labels of shape {sample_shape} (logits.shape without "
-                                f"axis {axis}) or probabilities of shape {zshape}", f"shape {lshape}",
-                                hint=_checks.label_hint(xp, labels, sample_shape, zshape))
+        _checks.index_labels(fn, xp, labels, ("logits", logits), axis, f"integer labels of shape {sample_shape} "
+                             f"(logits.shape without axis {axis}) or probabilities of shape {zshape}",
+                             _checks.label_hint(xp, labels, sample_shape, zshape))
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
-        masked = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
+        masked, labels, invalid = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
         sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
-        return apply(be, _CE_INDEX, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
-                     axis=axis, ignore_index=ignore_index if masked else None, label_smoothing=ls)
+        return apply(be, _CE_INDEX, (logits, labels, class_weight), sample_weight=sample_weight, invalid=invalid,
+                     reduction=reduction, axis=axis, ignore_index=ignore_index if masked else None, label_smoothing=ls)
     if not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices or floating probabilities",
                             f"dtype {_checks.dtype_name(labels.dtype)}",

@@ -23,21 +23,26 @@ __all__ = ["categorical_hinge", "multi_margin", "multilabel_margin", "zero_one"]
 
 # -- shared validation and helpers ---------------------------------------------------------
 
-def _class_indices(fn: str, be: Any, labels: Any, shape: tuple, num_classes: Any, what: str,
-                   lists: bool = False) -> None:
-    """Integer labels of ``shape`` in ``[0, C)`` (``[-1, C)`` for target ``lists``; range checked eagerly)."""
+def _class_indices(fn: str, be: Any, labels: Any, logits: Any, axis: int, num_classes: Any, what: str,
+                   lists: bool = False) -> tuple[Any, Any]:
+    """Integer labels in ``[0, C)`` of the logits' shape without ``axis`` (``[-1, C)`` for target ``lists``
+    along ``axis``: the logits' shape).
+
+    Returns ``(labels, invalid)``: the range is checked eagerly; traced, the labels out of range are
+    replaced by 0 and ``invalid`` masks their samples (see :func:`xploss._checks.labels_in_range`).
+    """
     xp = be.xp
-    lshape = _checks.shape_of(labels)
-    hint = "" if lists else _checks.label_hint(xp, labels, shape, None)
+    shape = _checks.shape_of(logits)
+    hint = "" if lists else _checks.label_hint(xp, labels, shape[:axis] + shape[axis + 1:], None)
     if not xp.isdtype(labels.dtype, "integral"):
         raise _checks.error(fn, "labels", what, f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError, hint=hint)
-    if len(lshape) != len(shape) or any(a is not None and b is not None and a != b for a, b in zip(lshape, shape)):
-        raise _checks.error(fn, "labels", what, f"shape {lshape}", hint=hint)
+    _checks.index_labels(fn, xp, labels, ("logits", logits), None if lists else axis, what, hint)
     if not lists:
-        _checks.labels_in_range(fn, be, labels, num_classes, None)
-    else:
-        _checks.labels_in_range(fn, be, labels, num_classes, -1, "-1 (the end of a list)")
+        _, labels, invalid = _checks.labels_in_range(fn, be, labels, num_classes, None)
+        return labels, invalid
+    _, labels, invalid = _checks.labels_in_range(fn, be, labels, num_classes, -1, "-1 (the end of a list)")
+    return labels, _checks.per_sample(xp, invalid, axis)
 
 
 def _active(xp: Any, on: Any, u: Any) -> Any:
@@ -158,18 +163,19 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, sample_wei
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     _checks.reduction(fn, reduction)
     if xp.isdtype(labels.dtype, "integral"):
-        _class_indices(fn, be, labels, sample_shape, num_classes,
-                       f"integer labels of shape {sample_shape} or a floating target of shape "
-                       f"{_checks.shape_of(logits)}")
+        labels, invalid = _class_indices(fn, be, labels, logits, axis, num_classes,
+                                         f"integer labels of shape {sample_shape} or a floating target of shape "
+                                         f"{_checks.shape_of(logits)}")
         labels = xp.astype(_onehot_mask(xp, labels, num_classes, axis), logits.dtype)
     elif xp.isdtype(labels.dtype, "real floating"):
-        labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
+        labels, invalid = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape), None
     else:
         raise _checks.error(fn, "labels", "integer class indices or a floating target",
                             f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
-    return apply(be, _CH, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)
+    return apply(be, _CH, (logits, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
+                 axis=axis)
 
 
 # -- multi-class margin (torch MultiMarginLoss) ------------------------------------------------
@@ -275,7 +281,8 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p not in (1, 2):
         raise _checks.error(fn, "p", "1 or 2", repr(p))
     margin = _checks.number(fn, "margin", margin)
-    _class_indices(fn, be, labels, sample_shape, num_classes, f"integer labels of shape {sample_shape}")
+    labels, invalid = _class_indices(fn, be, labels, logits, axis, num_classes,
+                                     f"integer labels of shape {sample_shape}")
     if class_weight is not None:
         _checks.floating(fn, "class_weight", xp, class_weight)
         cws = _checks.shape_of(class_weight)
@@ -284,7 +291,8 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
         class_weight = xp.astype(class_weight, logits.dtype)
     _checks.reduction(fn, reduction)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
-    return apply(be, _MM, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
+    return apply(be, _MM, (logits, labels, class_weight), sample_weight=sample_weight, invalid=invalid,
+                 reduction=reduction,
                  axis=axis, p=int(p), margin=margin)
 
 
@@ -395,11 +403,13 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, sample_wei
     be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
-    _class_indices(fn, be, labels, _checks.shape_of(logits), num_classes,
-                   f"integer target lists of shape {_checks.shape_of(logits)} padded with -1", lists=True)
+    labels, invalid = _class_indices(fn, be, labels, logits, axis, num_classes,
+                                     f"integer target lists of shape {_checks.shape_of(logits)} padded with -1",
+                                     lists=True)
     _checks.reduction(fn, reduction)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
-    return apply(be, _MLM, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)
+    return apply(be, _MLM, (logits, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
+                 axis=axis)
 
 
 # -- zero-one error (a metric) ------------------------------------------------------------------
@@ -485,7 +495,9 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, sample_weight: Any 
     be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
-    _class_indices(fn, be, labels, sample_shape, num_classes, f"integer labels of shape {sample_shape}")
+    labels, invalid = _class_indices(fn, be, labels, logits, axis, num_classes,
+                                     f"integer labels of shape {sample_shape}")
     _checks.reduction(fn, reduction)
     sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
-    return apply(be, _ZO, (logits, labels), sample_weight=sample_weight, reduction=reduction, axis=axis)
+    return apply(be, _ZO, (logits, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
+                 axis=axis)

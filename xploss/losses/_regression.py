@@ -36,11 +36,12 @@ def _elementwise(fn: str, prim: Primitive, pred: Any, target: Any, sample_weight
     xp = be.xp
     _checks.floating(fn, "pred", xp, pred)
     target = _checks.target_like(fn, xp, ("pred", pred), ("target", target))
-    for name, what in (nonnegative or {}).items():
-        _checks.nonnegative_values(fn, name, be, {"pred": pred, "target": target}[name], what)
+    invalid = _checks.either(xp, *(_checks.nonnegative_values(fn, name, be, {"pred": pred, "target": target}[name],
+                                                              what) for name, what in (nonnegative or {}).items()))
     sample_weight = _checks.weight(fn, xp, sample_weight, _checks.shape_of(pred), pred.dtype)
     _checks.reduction(fn, reduction)
-    return apply(be, prim, (pred, target), sample_weight=sample_weight, reduction=reduction, **static)
+    return apply(be, prim, (pred, target), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
+                 **static)
 
 
 def _sign(xp: Any, r: Any) -> Any:
@@ -709,6 +710,7 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
     _checks.floating(fn, "pred", xp, pred)
     target = _checks.target_like(fn, xp, ("pred", pred), ("target", target))
     pshape = _checks.shape_of(pred)
+    invalid = None  # traced negative variances (see _checks.labels_in_range)
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         _checks.number(fn, "var", var, low=0.0)
         var = xp.asarray(float(var), dtype=pred.dtype)
@@ -721,11 +723,11 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
         if not (same_rank or vshape == pshape[:-1] or len(vshape) == 0):
             raise _checks.error(fn, "var", f"shape {pshape}, {pshape[:-1]} or a broadcastable shape of rank "
                                 f"{len(pshape)}", f"shape {vshape}")
-        _checks.nonnegative_values(fn, "var", be, var, "variances")
+        invalid = _checks.nonnegative_values(fn, "var", be, var, "variances")
     sample_weight = _checks.weight(fn, xp, sample_weight, pshape, pred.dtype)
     _checks.reduction(fn, reduction)
     eps = _checks.number(fn, "eps", eps, low=0.0)
-    return apply(be, _GAUSSIAN, (pred, target, var), sample_weight=sample_weight, reduction=reduction,
+    return apply(be, _GAUSSIAN, (pred, target, var), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
                  eps=eps, full=bool(full))
 
 

@@ -117,30 +117,28 @@ def _number_or_none(v: Any) -> Any:
 
 
 def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_index: Any,
-            probabilities: bool = True) -> tuple[Any, int | None]:
+            probabilities: bool = True) -> tuple[Any, int | None, Any]:
     """Integer class indices (shape, range and ``ignore_index`` checked) or, where allowed,
     probability targets of ``x``'s shape and dtype; with the ``ignore_index`` the kernel needs
-    (None for probabilities, and for eager labels of which none is ignored)."""
+    (None for probabilities, and for eager labels of which none is ignored) and the traced mask of
+    labels out of range (``invalid``, see :func:`xploss._checks.labels_in_range`)."""
     xp = be.xp
     shape = _checks.shape_of(x)
     sample = shape[:axis] + shape[axis + 1:]
     dense = f" or probabilities of shape {shape}" if probabilities else ""
     if xp.isdtype(labels.dtype, "integral"):
-        lshape = _checks.shape_of(labels)
-        if len(lshape) != len(sample) or any(a is not None and b is not None and a != b
-                                             for a, b in zip(lshape, sample, strict=True)):
-            raise _checks.error(fn, "labels", f"integer labels of shape {sample} ({name}.shape without "
-                                f"axis {axis}){dense}", f"shape {lshape}",
-                                hint=_checks.label_hint(xp, labels, sample, shape if probabilities else None))
+        _checks.index_labels(fn, xp, labels, (name, x), axis, f"integer labels of shape {sample} ({name}.shape "
+                             f"without axis {axis}){dense}",
+                             _checks.label_hint(xp, labels, sample, shape if probabilities else None))
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
-        masked = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
-        return labels, ignore_index if masked else None
+        masked, labels, invalid = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
+        return labels, ignore_index if masked else None, invalid
     if not probabilities or not xp.isdtype(labels.dtype, "real floating"):
         raise _checks.error(fn, "labels", "integer class indices" + (" or floating probabilities" if dense else ""),
                             f"dtype {_checks.dtype_name(labels.dtype)}", kind=_checks.XplossTypeError,
                             hint=_checks.label_hint(xp, labels, sample, None))
-    return _checks.dense_labels(fn, xp, (name, x), labels, sample), None
+    return _checks.dense_labels(fn, xp, (name, x), labels, sample), None, None
 
 
 def _class_values(fn: str, xp: Any, name: str, v: Any, num: int | None, dtype: Any,
@@ -158,10 +156,10 @@ def _class_values(fn: str, xp: Any, name: str, v: Any, num: int | None, dtype: A
 
 
 def _run(fn: str, be: Any, prim: Primitive, arrays: tuple, sample: tuple, sample_weight: Any, reduction: str,
-         **static: Any) -> Any:
+         invalid: Any = None, **static: Any) -> Any:
     _checks.reduction(fn, reduction)
     sample_weight = _checks.weight(fn, be.xp, sample_weight, sample, arrays[0].dtype)
-    return apply(be, prim, arrays, sample_weight=sample_weight, reduction=reduction, **static)
+    return apply(be, prim, arrays, sample_weight=sample_weight, invalid=invalid, reduction=reduction, **static)
 
 
 # -- nll ---------------------------------------------------------------------------------
@@ -258,9 +256,10 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
                       "sample_weight": sample_weight})
     xp = be.xp
     axis, num, sample = _checks.class_axis(fn, xp, "log_probs", log_probs, axis)
-    labels, ignore_index = _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index, probabilities=False)
+    labels, ignore_index, invalid = _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index,
+                                            probabilities=False)
     cw, _ = _class_values(fn, xp, "class_weight", class_weight, num, log_probs.dtype, scalar=False)
-    return _run(fn, be, _NLL, (log_probs, labels, cw), sample, sample_weight, reduction,
+    return _run(fn, be, _NLL, (log_probs, labels, cw), sample, sample_weight, reduction, invalid,
                 axis=axis, ignore_index=ignore_index)
 
 
@@ -454,14 +453,14 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
                       "sample_weight": sample_weight})
     xp = be.xp
     axis, num, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
-    labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
+    labels, ignore_index, invalid = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, logits.dtype)
     static = dict(axis=axis, ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0),
                   eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, high_open=True), scale=scale)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     if xp.isdtype(labels.dtype, "integral") and not ls:
-        return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, sample_weight, reduction, **static)
-    return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample, sample_weight, reduction,
+        return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, sample_weight, reduction, invalid, **static)
+    return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample, sample_weight, reduction, invalid,
                 label_smoothing=ls, **static)
 
 
@@ -513,9 +512,9 @@ def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, a
                       "sample_weight": sample_weight})
     xp = be.xp
     axis, num, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
-    labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
+    labels, ignore_index, invalid = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, probs.dtype)
-    return _run(fn, be, prim, (probs, labels, alpha), sample, sample_weight, reduction, axis=axis,
+    return _run(fn, be, prim, (probs, labels, alpha), sample, sample_weight, reduction, invalid, axis=axis,
                 ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0), scale=scale,
                 label_smoothing=_checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True))
@@ -796,8 +795,9 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
     be = resolve(fn, {"probs": probs, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
-    labels, ignore_index = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
-    return _run(fn, be, _GCE, (probs, labels), sample, sample_weight, reduction, axis=axis, ignore_index=ignore_index,
+    labels, ignore_index, invalid = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
+    return _run(fn, be, _GCE, (probs, labels), sample, sample_weight, reduction, invalid, axis=axis,
+                ignore_index=ignore_index,
                 q=_checks.number(fn, "q", q, low=0.0, high=1.0, low_open=True, high_open=True),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=1.0, high_open=True))
 
@@ -913,9 +913,10 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
     be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
     axis, _, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
-    labels, ignore_index = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
+    labels, ignore_index, invalid = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     prim = _POLY_INDEX if xp.isdtype(labels.dtype, "integral") else _POLY_PROB
-    return _run(fn, be, prim, (logits, labels), sample, sample_weight, reduction, axis=axis, ignore_index=ignore_index,
+    return _run(fn, be, prim, (logits, labels), sample, sample_weight, reduction, invalid, axis=axis,
+                ignore_index=ignore_index,
                 epsilon=_checks.number(fn, "epsilon", epsilon))
 
 
