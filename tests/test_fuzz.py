@@ -216,9 +216,9 @@ def test_bad_inputs_raise_xploss_error(name, category, data):
         assert found.group(1) in names, f"{b.value}: names `{found.group(1)}`, expected one of {names}: {msg}"
 
 
-# -- known bugs (found by the campaign; xploss code not changed here) -----------------------------------
+# -- found by the campaign, fixed: a bool where a float or an array is accepted ------------------------
 
-BUGS = {
+BOOL_HYPERS = {
     "gaussian_nll-var=True": lambda T: xploss.gaussian_nll(T(np.zeros(3)), T(np.zeros(3)), True),
     "focal-alpha=True": lambda T: xploss.focal(T(np.zeros((2, 3))), T(np.array([0, 1])), alpha=True),
     "categorical_focal-alpha=True": lambda T: xploss.categorical_focal(T(np.full((2, 3), 0.3)), T(np.array([0, 1])),
@@ -226,11 +226,11 @@ BUGS = {
 }
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="xploss bug: a bool var / alpha raises AttributeError ('bool' object has no attribute "
-                          "'dtype') instead of an XplossError naming the argument")
-@pytest.mark.parametrize("case", list(BUGS))
-def test_known_bugs(case):
+@pytest.mark.parametrize("case", list(BOOL_HYPERS))
+def test_bool_hyperparameter(case):
+    """``True`` passed for a float-or-array option raised AttributeError ('bool' object has no attribute
+    'dtype'); now the XplossTypeError naming it."""
     for b in _backends():
-        with pytest.raises(xploss.XplossError, match=r"argument `(var|alpha)`"):
-            BUGS[case](lambda x, b=b: conv(b, x))
+        with pytest.raises(xploss.XplossTypeError, match=r"argument `(var|alpha)`: expected a real floating array.*"
+                           r"Received: bool True"):
+            BOOL_HYPERS[case](lambda x, b=b: conv(b, x))

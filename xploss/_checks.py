@@ -38,7 +38,10 @@ def reduction(fn: str, value: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str
 
 
 def floating(fn: str, name: str, xp: Any, x: Any) -> Any:
-    """Require a real floating array."""
+    """Require a real floating array (a Python bool or other non-array: an error naming its type)."""
+    if not hasattr(x, "dtype"):
+        raise error(fn, name, "a real floating array (float16/32/64, bfloat16)", f"{type(x).__name__} {x!r}",
+                    kind=XplossTypeError)
     if not xp.isdtype(x.dtype, "real floating"):
         raise error(fn, name, "a real floating array (float16/32/64, bfloat16)", f"dtype {dtype_name(x.dtype)}",
                     kind=XplossTypeError)
