@@ -8,6 +8,7 @@ skipped, never turned into silent wrong numbers by a Python branch on a tracer.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from ._errors import XplossError, XplossTypeError, dtype_name, error
@@ -146,11 +147,28 @@ def dense_labels(fn: str, xp: Any, scores: tuple[str, Any], labels: Any, sample_
     return target_like(fn, xp, scores, ("labels", labels))
 
 
+def _jax_scalar(value: Any) -> bool:
+    """A 0-d real floating JAX array (concrete or traced)."""
+    return ((type(value).__module__ or "").startswith("jax") and getattr(value, "shape", None) == ()
+            and getattr(getattr(value, "dtype", None), "kind", "") == "f")
+
+
 def number(fn: str, name: str, value: Any, *, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False) -> float:
-    """A finite Python number within bounds, returned as float."""
+           low_open: bool = False, high_open: bool = False, traced: bool = False) -> Any:
+    """A finite Python number within bounds, returned as float.
+
+    ``traced=True`` (hyperparameters that schedules change every step: ``gamma``, ``delta``,
+    ``label_smoothing``): a 0-d JAX array is accepted too and returned as it is, an argument of the
+    compiled kernel (its bounds checked when it is concrete; a traced value cannot be).
+    """
+    if traced and not isinstance(value, (int, float)) and _jax_scalar(value):
+        if sys.modules["jax"].core.Tracer is not None and isinstance(value, sys.modules["jax"].core.Tracer):
+            return value
+        number(fn, name, float(value), low=low, high=high, low_open=low_open, high_open=high_open)
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise error(fn, name, "a finite Python float", repr(value), kind=XplossTypeError)
+        raise error(fn, name, "a finite Python float" + (" or a 0-d JAX array" if traced else ""), repr(value),
+                    kind=XplossTypeError)
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
     interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"

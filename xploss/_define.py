@@ -38,14 +38,51 @@ plausible finite number (eagerly, the check raises its error instead).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _reduce
+from ._errors import XplossTypeError, error
 
-__all__ = ["Primitive", "Bound", "apply"]
+__all__ = ["Primitive", "Bound", "apply", "LRU", "is_value"]
+
+
+class LRU(OrderedDict):
+    """A dict that keeps its ``maxsize`` most recently used entries: the caches of bound operations and of
+    their per-backend bindings, bounded whatever options a training loop passes (a schedule of ``gamma``
+    values adds entries that are evicted, not kept forever)."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            self.move_to_end(key)
+        except KeyError:
+            return default
+        return self[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.maxsize:
+            self.popitem(last=False)
+
+
+def is_value(v: Any) -> bool:
+    """Is the static option ``v`` a hyperparameter *value* rather than part of the structure?
+
+    A Python float other than 0 and 1 (kernels specialise on those: no smoothing, no focusing, unit
+    scale) or a 0-d array (a traced JAX hyperparameter).  On JAX, values are arguments of the one
+    compiled kernel per structure, so a schedule that changes them every step compiles once.
+    """
+    if type(v) is float:
+        return v not in (0.0, 1.0)
+    return getattr(v, "shape", None) == ()
 
 # -- precision policy --------------------------------------------------------------
 # float16 / bfloat16 inputs are computed in float32 and returned in their own
@@ -107,6 +144,24 @@ class Bound:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kwargs", dict(self.static))
+
+    # -- hyperparameter values (see is_value) ------------------------------------
+    @functools.cached_property
+    def values(self) -> tuple[tuple[str, ...], tuple]:
+        """``(names, values)`` of the options that are values, not structure (computed once per Bound)."""
+        pairs = [(k, v) for k, v in self.static if is_value(v)]
+        return tuple(k for k, _ in pairs), tuple(v for _, v in pairs)
+
+    @functools.cached_property
+    def structure(self) -> tuple:
+        """A hashable key of everything but the values."""
+        names = self.values[0]
+        return (self.prim, self.reduction, tuple((k, "<value>" if k in names else v) for k, v in self.static))
+
+    def with_values(self, names: tuple[str, ...], values: tuple) -> Bound:
+        """This operation with the options ``names`` set to ``values`` (traced ones, on JAX)."""
+        given = dict(zip(names, values))
+        return Bound(self.prim, tuple((k, given.get(k, v)) for k, v in self.static), self.reduction)
 
     # -- forward -----------------------------------------------------------
     def forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
@@ -232,7 +287,7 @@ class Bound:
         return out, t_out
 
 
-_BOUND: dict[tuple, Bound] = {}
+_BOUND: LRU = LRU()
 
 
 def apply(backend: Any, prim: Primitive, arrays: tuple, *, sample_weight: Any = None, invalid: Any = None,
@@ -247,7 +302,12 @@ def apply(backend: Any, prim: Primitive, arrays: tuple, *, sample_weight: Any = 
         xp = backend.xp
         zero = xp.zeros_like(invalid, dtype=arrays[0].dtype)
         poison = xp.where(invalid, zero + math.nan, zero)
-    if backend.compiling():  # torch.compile guards on a global dict it reads: build an equal Bound afresh
+    arrayed = [k for k, v in static.items() if is_value(v) and type(v) is not float]
+    if arrayed and backend.name != "jax":
+        raise error(prim.name, arrayed[0], "a Python float (an array hyperparameter is a traced JAX value only)",
+                    "a JAX array", kind=XplossTypeError)
+    if arrayed or backend.compiling():
+        # an array value is not hashable; torch.compile guards on a global dict it reads: build a Bound afresh
         return backend.apply(Bound(prim, tuple(sorted(static.items())), reduction), (*arrays, poison, sample_weight))
     key = (prim, reduction, *static.items())
     bound = _BOUND.get(key)

@@ -84,3 +84,22 @@ def sigmoid_minus(xp: Any, z: Any, t: Any, scale: Any) -> Any:
     if fast is not None:
         return fast(z, t, scale)
     return (sigmoid(xp, z) - t) * scale
+
+
+# -- hyperparameters that may be traced (see xploss._define.is_value) ------------------------------------
+def is_zero(v: Any) -> bool:
+    """Is ``v`` a Python number equal to 0?  A kernel's shortcut for an option that is off (no smoothing, no
+    focusing); a traced value is never known to be 0, so the general formula, exact at 0 too, runs."""
+    return isinstance(v, (int, float)) and v == 0
+
+
+def is_one(v: Any) -> bool:
+    """Is ``v`` a Python number equal to 1 (a unit scale)?  False for a traced value."""
+    return isinstance(v, (int, float)) and v == 1
+
+
+def select(xp: Any, cond: Any, a: Any, b: Any) -> Any:
+    """``a if cond else b`` for a Python bool, ``xp.where(cond, a, b)`` for a traced one."""
+    if isinstance(cond, bool):
+        return a if cond else b
+    return xp.where(cond, a, b)

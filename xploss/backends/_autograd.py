@@ -28,12 +28,13 @@ import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
+from .._define import LRU
 from .._errors import XplossError
 from ._common import Backend, built, refill
 
 __all__ = ["AutogradBackend", "backend"]
 
-_CACHE: dict[Any, Callable] = {}
+_CACHE: LRU = LRU()
 # The residuals of the last primitive call, handed to the VJP maker that
 # autograd calls right after it (matched by the identity of the output).
 _SAVED = threading.local()

@@ -41,12 +41,14 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[tuple[i
     return tuple(a % nargs for a in nums), single
 
 
-def built(cache: dict, build: Callable, bound: Any, arrays: tuple) -> tuple[Callable, list]:
-    """``build(bound, present)`` once per (bound, which arrays are given), and the given arrays."""
+def built(cache: dict, build: Callable, bound: Any, arrays: tuple, key: Any = None) -> tuple[Callable, list]:
+    """``build(bound, present)`` once per (``key``, by default the bound; which arrays are given), and the
+    given arrays.  ``cache`` is an :class:`xploss._define.LRU`: bounded."""
     present = tuple(a is not None for a in arrays)
-    fn = cache.get((bound, present))
+    k = (bound if key is None else key, present)
+    fn = cache.get(k)
     if fn is None:
-        fn = cache[(bound, present)] = build(bound, present)
+        fn = cache[k] = build(bound, present)
     return fn, [a for a in arrays if a is not None]
 
 

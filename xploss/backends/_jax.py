@@ -2,6 +2,16 @@
 differentiation works), ``jax.custom_vjp`` for losses that only have a VJP.
 Each bound loss is jitted once per static configuration, so eager JAX runs one
 compiled call instead of dispatching every op.
+
+Hyperparameter *values* (floats other than 0 and 1, see
+:func:`xploss._define.is_value`: ``gamma``, ``delta``, ``label_smoothing``...)
+are arguments of that compiled kernel, not constants of it: the kernel is
+compiled once per structure (loss, reduction, axis, which options are given),
+whatever the values, and a traced value (a per-step ``gamma`` inside the
+user's ``jax.jit``) is accepted.  A kernel that branches on a value in Python
+cannot be traced in it: the first such trace raises a concretization error,
+and that loss is then compiled per value (a bounded cache) as before.
+Hyperparameters are not differentiated: a tangent into one is an error.
 """
 
 from __future__ import annotations
@@ -11,11 +21,14 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 
+from .._define import LRU
 from .._errors import XplossTypeError, dtype_name, error
 from ._common import Backend, built, pack, refill, wrap
 
-_CACHE: dict[Any, Callable] = {}
+_CACHE: LRU = LRU()
+_PER_VALUE: set = set()  # primitives whose kernel branches on a hyperparameter value (compiled per value)
 
 
 def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
@@ -51,6 +64,37 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     return jax.jit(f)
 
 
+def _build_valued(bound: Any, present: tuple[bool, ...], names: tuple[str, ...]) -> Callable:
+    """The kernel of ``bound``'s structure with the values ``names`` as its trailing arguments."""
+    n = sum(present)
+
+    def full(arrays: tuple) -> tuple:
+        return refill(present, arrays)
+
+    @jax.custom_jvp
+    def f(*args: Any) -> Any:
+        return bound.with_values(names, args[n:]).forward(jnp, *full(args[:n]))[0]
+
+    def f_jvp(primals: tuple, tangents: tuple) -> tuple:
+        for name, t in zip(names, tangents[n:]):
+            if not isinstance(t, SymbolicZero):
+                raise error(bound.prim.name, name, "a hyperparameter that is not differentiated (xploss gives no "
+                            "gradient for it; pass it through jax.lax.stop_gradient)",
+                            "a value being differentiated", kind=XplossTypeError)
+        tans = tuple(None if isinstance(t, SymbolicZero) or not jnp.issubdtype(jnp.result_type(p), jnp.inexact)
+                     else t for p, t in zip(primals[:n], tangents[:n]))
+        return bound.with_values(names, primals[n:]).jvp(jnp, full(primals[:n]), full(tans))
+
+    f.defjvp(f_jvp, symbolic_zeros=True)
+    return jax.jit(f)
+
+
+def _value_dtype(arrays: tuple) -> Any:
+    """The dtype a value is computed in: the first array's (float32 for 16-bit inputs, computed in float32)."""
+    dt = jnp.result_type(next(a for a in arrays if a is not None))
+    return jnp.float32 if dt in (jnp.float16, jnp.bfloat16) else dt
+
+
 class JaxBackend(Backend):
     name = "jax"
     xp = jnp
@@ -68,6 +112,22 @@ class JaxBackend(Backend):
         return np.asarray(x)
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
+        names, values = bound.values
+        if names and bound.prim.partials is not None and bound.prim not in _PER_VALUE:
+            fn, given = built(_CACHE, lambda b, p: _build_valued(b, p, names), bound, arrays, key=bound.structure)
+            # a Python float goes in as it is (weakly typed, as in the kernel's arithmetic); an array in the
+            # dtype the loss is computed in (a float64 gamma does not promote a float32 loss)
+            if not all(type(v) is float for v in values):
+                dt = _value_dtype(arrays)
+                values = tuple(v if type(v) is float else jnp.asarray(v, dtype=dt) for v in values)
+            try:
+                return fn(*given, *values)
+            except jax.errors.ConcretizationTypeError:  # the kernel branches on a value: compile per value
+                _PER_VALUE.add(bound.prim)
+        traced = [k for k, v in zip(names, values) if type(v) is not float]
+        if traced:
+            raise error(bound.prim.name, traced[0], "a Python float (this loss specialises its kernel on it)",
+                        "a JAX array", kind=XplossTypeError)
         fn, given = built(_CACHE, _build, bound, arrays)
         return fn(*given)
 

@@ -14,11 +14,12 @@ from typing import Any
 import tensorflow as tf
 
 from .._api import check_caller
+from .._define import LRU
 from .._errors import XplossTypeError, dtype_name, error
 from . import _tf_array_api as xp
 from ._common import Backend, built, check_scalar_output, normalize_argnums, pack, refill, wrap
 
-_CACHE: dict[Any, Callable] = {}
+_CACHE: LRU = LRU()
 
 
 def _build(bound: Any, present: tuple[bool, ...]) -> Callable:

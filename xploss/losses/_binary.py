@@ -32,7 +32,7 @@ _TORCH_GRAD_EPS = 9.999999960041972e-13  # float32(1e-12), so that float64 match
 
 def _smooth(y: Any, label_smoothing: float) -> Any:
     """Keras' binary label smoothing ``y (1 - ls) + ls / 2``."""
-    return y * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y
+    return y if _ops.is_zero(label_smoothing) else y * (1.0 - label_smoothing) + 0.5 * label_smoothing
 
 
 def _alpha_weight(t: Any, alpha: float | None) -> Any:
@@ -93,9 +93,9 @@ def _alpha(fn: str, alpha: float | None) -> float | None:
 
 
 def _options(fn: str, label_smoothing: float, gamma: float | None = None) -> dict:
-    out = {"label_smoothing": _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)}
+    out = {"label_smoothing": _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)}
     if gamma is not None:
-        out["gamma"] = _checks.number(fn, "gamma", gamma, low=0.0)
+        out["gamma"] = _checks.number(fn, "gamma", gamma, low=0.0, traced=True)
     return out
 
 
@@ -119,8 +119,8 @@ def _modulation(xp: Any, m: Any, gamma: float) -> tuple[Any, Any]:
     pos = m > 0
     lm = xp.log(xp.where(pos, m, xp.ones_like(m)))
     zero = xp.zeros_like(m)
-    mg = xp.where(pos, xp.exp(gamma * lm), zero)
-    dmg = gamma * xp.where(pos, xp.exp((gamma - 1.0) * lm), zero + (1.0 if gamma == 1.0 else 0.0))
+    mg = xp.where(pos, xp.exp(gamma * lm), _ops.select(xp, gamma == 0.0, zero + 1.0, zero))  # 0^0 = 1 (traced γ)
+    dmg = gamma * xp.where(pos, xp.exp((gamma - 1.0) * lm), _ops.select(xp, gamma == 1.0, zero + 1.0, zero))
     return mg, dmg
 
 
@@ -129,7 +129,7 @@ def _prob_fwd(xp: Any, p: Any, y: Any, *, eps: float | None, label_smoothing: fl
     t = _smooth(y, label_smoothing)
     lp, lq = _prob_logs(xp, p, eps)
     loss = -(t * lp + (1.0 - t) * lq)
-    if gamma:
+    if not _ops.is_zero(gamma):
         loss = _modulation(xp, t * (1.0 - p) + (1.0 - t) * p, gamma)[0] * loss
     if alpha is not None:
         loss = _alpha_weight(t, alpha) * loss
@@ -147,9 +147,9 @@ def _prob_partials(xp: Any, arrays: tuple, res: tuple, *, eps: float | None, lab
         pc = xp.clip(p, eps, 1.0 - eps)
         dp = xp.where(pc == p, (pc - t) / (pc * (1.0 - pc)), xp.zeros_like(p))
     dt = lq - lp
-    if gamma or alpha is not None:
+    if not _ops.is_zero(gamma) or alpha is not None:
         loss = -(t * lp + (1.0 - t) * lq)
-    if gamma:  # (1 - p_t) = t (1 - p) + (1 - t) p
+    if not _ops.is_zero(gamma):  # (1 - p_t) = t (1 - p) + (1 - t) p
         mg, dmg = _modulation(xp, t * (1.0 - p) + (1.0 - t) * p, gamma)
         dp = mg * dp + dmg * (1.0 - 2.0 * t) * loss
         dt = mg * dt + dmg * (1.0 - 2.0 * p) * loss
@@ -504,7 +504,7 @@ def _focal_terms(xp: Any, z: Any, t: Any, gamma: float) -> tuple:
     log_u = xp.where(inside, log_u, xp.where(has, xp.log(u_safe), -az))
     er = xp.where(inside, er, e * old_ratio)
     ratio = xp.where(inside, ratio, old_ratio)
-    return bce, (xp.exp(gamma * (log_u - l1e)) if gamma else one), e, big, sig, er, ratio
+    return bce, (one if _ops.is_zero(gamma) else xp.exp(gamma * (log_u - l1e))), e, big, sig, er, ratio
 
 
 def _focal_fwd(xp: Any, z: Any, y: Any, *, alpha: float | None, gamma: float, label_smoothing: float) -> tuple:
@@ -521,7 +521,7 @@ def _focal_partials(xp: Any, arrays: tuple, res: tuple, *, alpha: float | None, 
     bce, mg, e, big, sig, er, ratio = _focal_terms(xp, z, t, gamma)
     # d/dz: mg (γ (1 - 2t) σ(z) σ(-z) bce / (1 - p_t) + σ(z) - t); d/dt: mg (γ (σ(-z) - σ(z)) bce / (1 - p_t) - z)
     side = xp.where(z >= 0, xp.zeros_like(z) - 1.0, xp.ones_like(z))
-    if gamma:
+    if not _ops.is_zero(gamma):
         dz = mg * (gamma * (1.0 - 2.0 * t) * big * er + sig - t)
         dt = mg * (gamma * side * (1.0 - e) * ratio - z)
     else:  # the sigmoid cross-entropy: no term of u (whose slopes in t overflow for hard labels)

@@ -49,7 +49,7 @@ def _ce_index_fwd(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_index: 
     loss = lse_s - zy
     if cw is not None:
         loss = _gather(xp, cw, safe) * loss
-    if label_smoothing:
+    if not _ops.is_zero(label_smoothing):
         num_classes = z.shape[axis]
         if cw is None:
             smooth = num_classes * lse_s - xp.sum(z, axis=axis)
@@ -75,7 +75,7 @@ def _ce_index_grad(xp: Any, arrays: tuple, res: tuple, g: Any, *, axis: int, ign
     if valid is not None:
         gv = xp.where(valid, gv, xp.zeros_like(gv))
     c = gv if cw is None else gv * _gather(xp, cw, safe)
-    if not label_smoothing:
+    if _ops.is_zero(label_smoothing):
         return _ops.subtract_at(xp, _ops.softmax_scaled(xp, z, lse, c, axis), safe, c, axis), None, None
     num_classes = z.shape[axis]
     eps_c = label_smoothing / num_classes
@@ -107,7 +107,7 @@ _CE_INDEX = Primitive("cross_entropy", _ce_index_fwd, _ce_index_partials, vjp=_c
 # -- probability targets ------------------------------------------------------------------
 
 def _smoothed(xp: Any, t: Any, cw: Any, axis: int, ndim: int, label_smoothing: float, num_classes: int) -> Any:
-    if label_smoothing:
+    if not _ops.is_zero(label_smoothing):
         t = (1.0 - label_smoothing) * t + label_smoothing / num_classes
     return t if cw is None else _along(xp, cw, axis, ndim) * t
 
@@ -129,7 +129,7 @@ def _ce_prob_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, label_sm
     gt = lse - z
     if cw is not None:
         gt = _along(xp, cw, axis, z.ndim) * gt
-    if label_smoothing:
+    if not _ops.is_zero(label_smoothing):
         gt = (1.0 - label_smoothing) * gt
     return gz, gt, None
 
@@ -220,7 +220,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
     xp = be.xp
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
     zshape = _checks.shape_of(logits)
-    ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)
     if class_weight is not None:
         _checks.floating(fn, "class_weight", xp, class_weight)
         cws = _checks.shape_of(class_weight)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import _checks
+from .. import _checks, _ops
 from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
@@ -179,17 +179,17 @@ def _huber_fwd(xp: Any, p: Any, y: Any, *, delta: float, scale: float) -> tuple:
     a = xp.abs(r)
     q = xp.minimum(a, delta)  # |r| capped at delta
     loss = q * (a - 0.5 * q)  # = ½r² inside, delta (|r| - ½delta) outside
-    return (loss if scale == 1.0 else loss * scale), (r,)
+    return (loss if _ops.is_one(scale) else loss * scale), (r,)
 
 
 def _huber_partials(xp: Any, arrays: tuple, res: tuple, *, delta: float, scale: float) -> tuple:
     d = xp.clip(res[0], -delta, delta)
-    d = d if scale == 1.0 else d * scale
+    d = d if _ops.is_one(scale) else d * scale
     return d, lambda: -d
 
 
 def _huber_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, delta: float, scale: float) -> tuple:
-    gs = g if scale == 1.0 else g * scale
+    gs = g if _ops.is_one(scale) else g * scale
     d = xp.clip(res[0], -delta, delta)
     return d * gs, lambda: d * -gs
 
@@ -242,7 +242,7 @@ def huber(pred: Any, target: Any, /, *, delta: float = 1.0, sample_weight: Any =
     >>> float(xploss.huber(np.array([0.5, 3.0]), np.array([0.0, 0.0]), delta=1.0))
     1.3125
     """
-    delta = _checks.number("huber", "delta", delta, low=0.0, low_open=True)
+    delta = _checks.number("huber", "delta", delta, low=0.0, low_open=True, traced=True)
     return _elementwise("huber", _HUBER, pred, target, sample_weight, reduction, delta=delta, scale=1.0)
 
 

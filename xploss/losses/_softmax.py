@@ -84,11 +84,11 @@ def _target(xp: Any, x: Any, y: Any, *, axis: int, ignore_index: int | None, lab
     (rows of ignored labels all zero)."""
     ls, num = label_smoothing, x.shape[axis]
     if not xp.isdtype(y.dtype, "integral"):
-        return (1.0 - ls) * y + ls / num if ls else y
+        return y if _ops.is_zero(ls) else (1.0 - ls) * y + ls / num
     valid, safe = _valid_and_safe(xp, y, ignore_index)
     rows = _rows(xp, valid, y, x.dtype)
     onehot = _scatter(xp, x, safe, (1.0 - ls) * rows, axis)
-    return onehot + (ls / num) * xp.expand_dims(rows, axis=axis) if ls else onehot
+    return onehot if _ops.is_zero(ls) else onehot + (ls / num) * xp.expand_dims(rows, axis=axis)
 
 
 def _class_normalizer(xp: Any, x: Any, y: Any, cw: Any = None, *, ignore_index: int | None = None,
@@ -97,7 +97,7 @@ def _class_normalizer(xp: Any, x: Any, y: Any, cw: Any = None, *, ignore_index: 
     if not xp.isdtype(y.dtype, "integral"):
         return None, None
     valid, norm = _ce_index_normalizer(xp, x, y, cw, axis=0, ignore_index=ignore_index, label_smoothing=0.0)
-    if scale != 1.0:
+    if not _ops.is_one(scale):
         norm = scale * (_rows(xp, valid, y, x.dtype) if norm is None else norm)
     return valid, norm
 
@@ -270,9 +270,9 @@ def _log_p(xp: Any, logp: Any, eps: float) -> tuple[Any, Any]:
 
     ``eps = 0`` only keeps ``log p <= 0`` against rounding (no mask: nothing is clipped).
     """
-    if not eps:
+    if _ops.is_zero(eps):
         return xp.clip(logp, max=0.0), None
-    lo, hi = math.log(eps), math.log1p(-eps)
+    lo, hi = (math.log(eps), math.log1p(-eps)) if isinstance(eps, float) else (xp.log(eps), xp.log1p(-eps))
     return xp.clip(logp, min=lo, max=hi), xp.logical_and(logp >= lo, logp <= hi)
 
 
@@ -455,10 +455,11 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
     axis, num, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
     labels, ignore_index, invalid = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, logits.dtype)
-    static = dict(axis=axis, ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0),
+    static = dict(axis=axis, ignore_index=ignore_index,
+                  gamma=_checks.number(fn, "gamma", gamma, low=0.0, traced=True),
                   eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, high_open=True), scale=scale)
-    ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    if xp.isdtype(labels.dtype, "integral") and not ls:
+    ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)
+    if xp.isdtype(labels.dtype, "integral") and _ops.is_zero(ls):
         return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, sample_weight, reduction, invalid, **static)
     return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample, sample_weight, reduction, invalid,
                 label_smoothing=ls, **static)
@@ -939,7 +940,7 @@ def _kl_terms(xp: Any, lq: Any, t: Any, log_target: bool) -> tuple:
 def _kl_fwd(xp: Any, lq: Any, t: Any, *, axis: int | None, log_target: bool, scale: float) -> tuple:
     terms = _kl_terms(xp, lq, t, log_target)[0]
     loss = terms if axis is None else xp.sum(terms, axis=axis)
-    return (loss if scale == 1.0 else scale * loss), ()
+    return (loss if _ops.is_one(scale) else scale * loss), ()
 
 
 def _kl_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int | None, log_target: bool, scale: float) -> tuple:
