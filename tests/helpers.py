@@ -96,3 +96,24 @@ class native_autodiff:  # noqa: N801 - used as a context manager
 
     def __exit__(self, *exc: Any) -> None:
         self.impl.apply = self.saved
+
+
+def hessian(b: Backend, f: Any, x: Any) -> Any:
+    """The Hessian of the scalar ``f`` at ``x`` with the backend's own autodiff (torch, JAX or TensorFlow)."""
+    if b is Backend.TORCH:
+        import torch
+
+        return torch.autograd.functional.hessian(f, x, create_graph=True)
+    if b is Backend.JAX:
+        import jax
+
+        return jax.hessian(f)(x)
+    import tensorflow as tf
+
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            value = f(x)
+        g = inner.gradient(value, x)
+    return outer.jacobian(g, x)

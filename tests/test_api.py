@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 from conftest import Backend
-from helpers import RTOL, assert_close, to_backend, to_numpy
+from helpers import RTOL, assert_close, hessian, to_backend, to_numpy
 
 import xploss
 from xploss import XplossError, XplossTypeError
@@ -130,7 +130,7 @@ def _call(name: str, fn, x, other, convert):
 
 
 @functools.cache
-def _torch_reference_hessian(name: str) -> np.ndarray:
+def _torch_referencehessian(name: str) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
@@ -140,33 +140,13 @@ def _torch_reference_hessian(name: str) -> np.ndarray:
         lambda t: _call(name, f, t, torch.from_numpy(other), torch.from_numpy), torch.from_numpy(x)).numpy()
 
 
-def _hessian(b: Backend, f, x):
-    if b is Backend.TORCH:
-        import torch
-
-        return torch.autograd.functional.hessian(f, x, create_graph=True)
-    if b is Backend.JAX:
-        import jax
-
-        return jax.hessian(f)(x)
-    import tensorflow as tf
-
-    with tf.GradientTape() as outer:
-        outer.watch(x)
-        with tf.GradientTape() as inner:
-            inner.watch(x)
-            value = f(x)
-        g = inner.gradient(value, x)
-    return outer.jacobian(g, x)
-
-
 @pytest.mark.parametrize("name", list(SECOND_ORDER))
 def test_second_order(ad_backend, name):
     fn, _, x, other, _ = SECOND_ORDER[name]
     o = to_backend(ad_backend, other)
     convert = functools.partial(to_backend, ad_backend)
-    h = _hessian(ad_backend, lambda t: _call(name, fn, t, o, convert), convert(x))
-    ref = _torch_reference_hessian(name)
+    h = hessian(ad_backend, lambda t: _call(name, fn, t, o, convert), convert(x))
+    ref = _torch_referencehessian(name)
     assert np.abs(ref).max() > 0.01, "degenerate reference Hessian"
     assert_close(h, ref, dtype="float64", b=ad_backend, what=f"Hessian of {name}")
 

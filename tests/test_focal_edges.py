@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import Backend
-from helpers import assert_close, to_backend, to_numpy
+from helpers import assert_close, hessian, to_backend, to_numpy
 
 import xploss
 
@@ -88,26 +88,6 @@ Z = np.concatenate([BIG, -BIG, MODERATE])
 Y = np.concatenate([np.ones_like(BIG), np.zeros_like(BIG), [1.0, 1.0, 0.3]])  # confident and right, then moderate
 
 
-def _hessian(b: Backend, f, x):
-    if b is Backend.TORCH:
-        import torch
-
-        return torch.autograd.functional.hessian(f, x, create_graph=True)
-    if b is Backend.JAX:
-        import jax
-
-        return jax.hessian(f)(x)
-    import tensorflow as tf
-
-    with tf.GradientTape() as outer:
-        outer.watch(x)
-        with tf.GradientTape() as inner:
-            inner.watch(x)
-            value = f(x)
-        g = inner.gradient(value, x)
-    return outer.jacobian(g, x)
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("opts", [{}, {"alpha": None, "gamma": 0.5}, {"gamma": 1.0}, {"gamma": 3.0}],
                          ids=["default", "gamma0.5-noalpha", "gamma1", "gamma3"])
@@ -117,7 +97,7 @@ def test_sigmoid_focal_hessian_finite_at_confident_logits(ad_backend, dtype, opt
     def f(x):
         return xploss.sigmoid_focal(x, y, reduction="sum", **opts)
 
-    h = to_numpy(_hessian(ad_backend, f, to_backend(ad_backend, Z, dtype))).astype(np.float64)
+    h = to_numpy(hessian(ad_backend, f, to_backend(ad_backend, Z, dtype))).astype(np.float64)
     assert h.shape == (Z.size, Z.size)
     assert np.all(np.isfinite(h)), f"non-finite Hessian at z={Z[~np.isfinite(np.diag(h))]}: {np.diag(h)}"
     assert np.all(h[~np.eye(Z.size, dtype=bool)] == 0.0), "elementwise loss: the Hessian is diagonal"
