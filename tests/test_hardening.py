@@ -335,6 +335,13 @@ UNKNOWN = {  # name: (loss, argument named in the error, input signature, mismat
                             (np.ones((4, 3)), np.array([0])), (np.ones((4, 3)), np.array([0, 1, 2, 0]))),
     "focal labels": (lambda z, y: xploss.focal(z, y), "labels", lambda: [_spec(None, None), _spec(None, dtype="int64")],
                      (np.ones((4, 3)), np.array([0])), (np.ones((4, 3)), np.array([0, 1, 2, 0]))),
+    "mse sample_weight": (lambda p, y, w: xploss.mse(p, y, sample_weight=w), "sample_weight",
+                          lambda: [_spec(None)] * 3, (np.ones(4), np.zeros(4), np.ones(3)),
+                          (np.ones(4), np.zeros(4), np.arange(4.0))),
+    "cross_entropy sample_weight": (lambda z, y, w: xploss.cross_entropy(z, y, sample_weight=w), "sample_weight",
+                                    lambda: [_spec(None, 3), _spec(None, dtype="int64"), _spec(None)],
+                                    (np.ones((4, 3)), np.array([0, 1, 2, 0]), np.ones(2)),
+                                    (np.ones((4, 3)), np.array([0, 1, 2, 0]), np.arange(4.0))),
 }
 
 
@@ -361,3 +368,12 @@ def test_unknown_sizes_under_xla_give_nan(case):
     traced = tf.function(fn, input_signature=signature(), jit_compile=True)
     assert np.isnan(traced(*(tf.constant(x) for x in bad)).numpy())
     assert_close(traced(*(tf.constant(x) for x in good)), fn(*(tf.constant(x) for x in good)), dtype="float64")
+
+
+def test_unknown_size_weight_of_one_still_broadcasts():
+    """A weight of size 1 is a legal broadcast, also when its size is only known at run time."""
+    tf = pytest.importorskip("tensorflow")
+    fn = tf.function(lambda p, y, w: xploss.mse(p, y, sample_weight=w, reduction="sum"),
+                     input_signature=[_spec(None)] * 3)
+    got = fn(*(tf.constant(x, tf.float64) for x in ([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [2.0])))
+    assert float(got) == 28.0

@@ -57,18 +57,21 @@ def same_dtype(fn: str, x: tuple[str, Any], ref: tuple[str, Any]) -> None:
 
 
 def dims_match(fn: str, arg: str, expected: str, x: Any, ref: Any, axes: list[tuple[int, int]],
-               hint: str = "") -> None:
-    """``x.shape[i] == ref.shape[j]`` for each ``(i, j)`` in ``axes``: checked now where both sizes are
-    known, else (TensorFlow's ``None`` dimensions under ``tf.function``) by an assertion in the graph
-    that fails at run time with the same message, never a silent broadcast (see
-    ``TensorFlowBackend.assert_dims``)."""
+               hint: str = "", broadcast: bool = False) -> None:
+    """``x.shape[i] == ref.shape[j]`` for each ``(i, j)`` in ``axes`` (or ``x.shape[i] == 1`` where
+    ``broadcast``): checked now where both sizes are known, else (TensorFlow's ``None`` dimensions
+    under ``tf.function``) by an assertion in the graph that fails at run time with the same message,
+    never a silent broadcast (see ``TensorFlowBackend.assert_dims``)."""
     sx, sr = shape_of(x), shape_of(ref)
+    if broadcast:
+        axes = [(i, j) for i, j in axes if sx[i] != 1]
     if any(sx[i] is not None and sr[j] is not None and sx[i] != sr[j] for i, j in axes):
         raise error(fn, arg, expected, f"shape {_shape_str(sx)}", hint=hint)
     unknown = [(i, j) for i, j in axes if sx[i] is None or sr[j] is None]
     if unknown:
         backend_for(backend_of(x)).assert_dims(
-            f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: another size at run time", x, ref, unknown)
+            f"xploss.{fn}: argument `{arg}`: expected {expected}. Received: another size at run time", x, ref, unknown,
+            broadcast)
 
 
 def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
@@ -193,25 +196,28 @@ def class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, int
     return axis, shape[axis], shape[:axis] + shape[axis + 1:]
 
 
-def weight(fn: str, xp: Any, w: Any, loss_shape: tuple, dtype: Any) -> Any:
-    """A per-sample weight aligned on the leading axes of the unreduced loss.
+def weight(fn: str, xp: Any, w: Any, ref: Any, drop: int | None = None) -> Any:
+    """A per-sample weight aligned on the leading axes of the unreduced loss, cast to ``ref``'s dtype.
 
-    ``w.shape`` must be a prefix of ``loss_shape`` (dims of size 1 broadcast);
-    e.g. a ``(N,)`` weight for an ``(N, D)`` elementwise loss weighs rows.
+    The per-sample loss has the shape of ``ref`` (the prediction or the scores) without its class
+    axis ``drop`` (None: elementwise).  ``w.shape`` must be a prefix of it (dims of size 1
+    broadcast); e.g. a ``(N,)`` weight for an ``(N, D)`` elementwise loss weighs rows.  Sizes unknown
+    while tracing are compared at run time (:func:`dims_match`).
     """
     if w is None:
         return None
     if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
         raise error(fn, "sample_weight", "a real array", f"dtype {dtype_name(w.dtype)}", kind=XplossTypeError)
+    full = shape_of(ref)
+    keep = [j for j in range(len(full)) if drop is None or j != drop % len(full)]
+    loss_shape = tuple(full[j] for j in keep)
     ws = shape_of(w)
-    ok = len(ws) <= len(loss_shape) and all(
-        a is None or b is None or a == 1 or a == b for a, b in zip(ws, loss_shape)
-    )
-    if not ok:
-        raise error(fn, "sample_weight", f"a shape aligned with the leading axes of the per-sample loss "
-                    f"{_shape_str(loss_shape)} (e.g. {_shape_str(loss_shape[:1])} or {_shape_str(loss_shape)})",
-                    f"shape {_shape_str(ws)}")
-    return w if w.dtype == dtype else xp.astype(w, dtype)
+    expected = (f"a shape aligned with the leading axes of the per-sample loss {_shape_str(loss_shape)} "
+                f"(e.g. {_shape_str(loss_shape[:1])} or {_shape_str(loss_shape)})")
+    if len(ws) > len(loss_shape):
+        raise error(fn, "sample_weight", expected, f"shape {_shape_str(ws)}")
+    dims_match(fn, "sample_weight", expected, w, ref, list(zip(range(len(ws)), keep)), broadcast=True)
+    return w if w.dtype == ref.dtype else xp.astype(w, ref.dtype)
 
 
 def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None, ignore_index: int | None,

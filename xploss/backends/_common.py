@@ -20,9 +20,10 @@ class Backend:
         """The values of ``x`` as a NumPy array when known now (eager or a closed-over constant), else None."""
         raise NotImplementedError
 
-    def assert_dims(self, message: str, x: Any, ref: Any, axes: list[tuple[int, int]]) -> None:
-        """Assert at run time that ``x.shape[i] == ref.shape[j]`` for ``(i, j)`` in ``axes``, sizes unknown
-        while tracing.  Only TensorFlow has unknown sizes (every other backend traces concrete shapes)."""
+    def assert_dims(self, message: str, x: Any, ref: Any, axes: list[tuple[int, int]], broadcast: bool = False) -> None:
+        """Assert at run time that ``x.shape[i] == ref.shape[j]`` (or 1, where ``broadcast``) for ``(i, j)`` in
+        ``axes``, sizes unknown while tracing.  Only TensorFlow has unknown sizes (every other backend traces
+        concrete shapes)."""
 
     def compiling(self) -> bool:
         """Is a compiler that guards on Python globals tracing now (torch.compile)? Then no global caches."""

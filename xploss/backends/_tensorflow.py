@@ -73,13 +73,14 @@ class TensorFlowBackend(Backend):
             return x.numpy()
         return None
 
-    def assert_dims(self, message: str, x: Any, ref: Any, axes: list[tuple[int, int]]) -> None:
+    def assert_dims(self, message: str, x: Any, ref: Any, axes: list[tuple[int, int]], broadcast: bool = False) -> None:
         """A ``tf.debugging.Assert`` on the unknown sizes: a stateful op, so ``tf.function`` runs it
         (automatic control dependencies) and a mismatch fails with ``InvalidArgumentError`` carrying
         ``message`` and both shapes, instead of broadcasting.  XLA (``jit_compile=True``) drops
         assertions: the mismatch is also kept for :meth:`call`, which makes that loss NaN."""
         sx, sr = tf.shape(x), tf.shape(ref)
-        ok = tf.reduce_all(tf.stack([tf.equal(sx[i], sr[j]) for i, j in axes]))
+        ok = tf.reduce_all(tf.stack([tf.logical_or(tf.equal(sx[i], sr[j]), broadcast and tf.equal(sx[i], 1))
+                                     for i, j in axes]))
         check = tf.debugging.Assert(ok, [message, "shape", sx, "expected sizes",
                                          tf.stack([sr[j] for _, j in axes]), "at axes", [i for i, _ in axes]])
         if _PENDING.stack:

@@ -73,12 +73,11 @@ def _prepare(fn: str, names: tuple[str, str], x: Any, y: Any, sample_weight: Any
     xp = be.xp
     _checks.floating(fn, names[0], xp, x)
     y = _checks.target_like(fn, xp, (names[0], x), (names[1], y))
-    shape = _checks.shape_of(x)
     if event:
         _checks.class_axis(fn, xp, names[0], x, -1)
     invalid = _checks.in_unit_interval(fn, names[1], be, y) if unit else None
     invalid = _checks.per_sample(xp, invalid, -1 if event else None)
-    sample_weight = _checks.weight(fn, xp, sample_weight, shape[:-1] if event else shape, x.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, x, -1 if event else None)
     _checks.reduction(fn, reduction)
     return be, y, sample_weight, invalid
 

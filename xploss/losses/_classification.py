@@ -235,7 +235,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
         masked, labels, invalid = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
-        sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+        sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
         return apply(be, _CE_INDEX, (logits, labels, class_weight), sample_weight=sample_weight, invalid=invalid,
                      reduction=reduction, axis=axis, ignore_index=ignore_index if masked else None, label_smoothing=ls)
     if not xp.isdtype(labels.dtype, "real floating"):
@@ -243,6 +243,6 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
                             f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError)
     labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
-    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _CE_PROB, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                  axis=axis, label_smoothing=ls)

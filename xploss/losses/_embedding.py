@@ -140,7 +140,7 @@ def triplet_margin(anchor: Any, positive: Any, negative: Any, /, *, margin: floa
     margin = _checks.number(fn, "margin", margin, low=0.0)
     p = _checks.number(fn, "p", p, low=0.0, low_open=True)
     eps = _checks.number(fn, "eps", eps, low=0.0)
-    sample_weight = _checks.weight(fn, xp, sample_weight, _checks.shape_of(anchor)[:-1], anchor.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, anchor, -1)
     _checks.reduction(fn, reduction)
     return apply(be, _TRIPLET, (anchor, positive, negative), sample_weight=sample_weight, reduction=reduction,
                  margin=margin, p=p, eps=eps, swap=bool(swap))

@@ -173,7 +173,7 @@ def categorical_hinge(logits: Any, labels: Any, /, *, axis: int = -1, sample_wei
         raise _checks.error(fn, "labels", "integer class indices or a floating target",
                             f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError)
-    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _CH, (logits, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
                  axis=axis)
 
@@ -290,7 +290,7 @@ def multi_margin(logits: Any, labels: Any, /, *, p: int = 1, margin: float = 1.0
             raise _checks.error(fn, "class_weight", f"shape ({num_classes},)", f"shape {cws}")
         class_weight = xp.astype(class_weight, logits.dtype)
     _checks.reduction(fn, reduction)
-    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _MM, (logits, labels, class_weight), sample_weight=sample_weight, invalid=invalid,
                  reduction=reduction,
                  axis=axis, p=int(p), margin=margin)
@@ -407,7 +407,7 @@ def multilabel_margin(logits: Any, labels: Any, /, *, axis: int = -1, sample_wei
                                      f"integer target lists of shape {_checks.shape_of(logits)} padded with -1",
                                      lists=True)
     _checks.reduction(fn, reduction)
-    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _MLM, (logits, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
                  axis=axis)
 
@@ -498,6 +498,6 @@ def zero_one(logits: Any, labels: Any, /, *, axis: int = -1, sample_weight: Any 
     labels, invalid = _class_indices(fn, be, labels, logits, axis, num_classes,
                                      f"integer labels of shape {sample_shape}")
     _checks.reduction(fn, reduction)
-    sample_weight = _checks.weight(fn, xp, sample_weight, sample_shape, logits.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _ZO, (logits, labels), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
                  axis=axis)

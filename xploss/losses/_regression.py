@@ -38,7 +38,7 @@ def _elementwise(fn: str, prim: Primitive, pred: Any, target: Any, sample_weight
     target = _checks.target_like(fn, xp, ("pred", pred), ("target", target))
     invalid = _checks.either(xp, *(_checks.nonnegative_values(fn, name, be, {"pred": pred, "target": target}[name],
                                                               what) for name, what in (nonnegative or {}).items()))
-    sample_weight = _checks.weight(fn, xp, sample_weight, _checks.shape_of(pred), pred.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, pred)
     _checks.reduction(fn, reduction)
     return apply(be, prim, (pred, target), sample_weight=sample_weight, invalid=invalid, reduction=reduction,
                  **static)
@@ -724,7 +724,7 @@ def gaussian_nll(pred: Any, target: Any, var: Any, /, *, full: bool = False, eps
             raise _checks.error(fn, "var", f"shape {pshape}, {pshape[:-1]} or a broadcastable shape of rank "
                                 f"{len(pshape)}", f"shape {vshape}")
         invalid = _checks.nonnegative_values(fn, "var", be, var, "variances")
-    sample_weight = _checks.weight(fn, xp, sample_weight, pshape, pred.dtype)
+    sample_weight = _checks.weight(fn, xp, sample_weight, pred)
     _checks.reduction(fn, reduction)
     eps = _checks.number(fn, "eps", eps, low=0.0)
     return apply(be, _GAUSSIAN, (pred, target, var), sample_weight=sample_weight, invalid=invalid, reduction=reduction,

@@ -155,10 +155,11 @@ def _class_values(fn: str, xp: Any, name: str, v: Any, num: int | None, dtype: A
     return xp.astype(v, dtype), 1.0
 
 
-def _run(fn: str, be: Any, prim: Primitive, arrays: tuple, sample: tuple, sample_weight: Any, reduction: str,
+def _run(fn: str, be: Any, prim: Primitive, arrays: tuple, sample_weight: Any, reduction: str,
          invalid: Any = None, **static: Any) -> Any:
+    """Check the reduction and the weight (per sample: the scores without their class ``axis``), then apply."""
     _checks.reduction(fn, reduction)
-    sample_weight = _checks.weight(fn, be.xp, sample_weight, sample, arrays[0].dtype)
+    sample_weight = _checks.weight(fn, be.xp, sample_weight, arrays[0], static["axis"])
     return apply(be, prim, arrays, sample_weight=sample_weight, invalid=invalid, reduction=reduction, **static)
 
 
@@ -259,7 +260,7 @@ def nll(log_probs: Any, labels: Any, /, *, axis: int = -1, class_weight: Any = N
     labels, ignore_index, invalid = _labels(fn, be, "log_probs", log_probs, labels, axis, ignore_index,
                                             probabilities=False)
     cw, _ = _class_values(fn, xp, "class_weight", class_weight, num, log_probs.dtype, scalar=False)
-    return _run(fn, be, _NLL, (log_probs, labels, cw), sample, sample_weight, reduction, invalid,
+    return _run(fn, be, _NLL, (log_probs, labels, cw), sample_weight, reduction, invalid,
                 axis=axis, ignore_index=ignore_index)
 
 
@@ -460,8 +461,8 @@ def focal(logits: Any, labels: Any, /, *, alpha: Any = None, gamma: float = 2.0,
                   eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, high_open=True), scale=scale)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)
     if xp.isdtype(labels.dtype, "integral") and _ops.is_zero(ls):
-        return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample, sample_weight, reduction, invalid, **static)
-    return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample, sample_weight, reduction, invalid,
+        return _run(fn, be, _FOCAL_INDEX, (logits, labels, alpha), sample_weight, reduction, invalid, **static)
+    return _run(fn, be, _FOCAL_DENSE, (logits, labels, alpha), sample_weight, reduction, invalid,
                 label_smoothing=ls, **static)
 
 
@@ -515,7 +516,7 @@ def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, a
     axis, num, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     labels, ignore_index, invalid = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, probs.dtype)
-    return _run(fn, be, prim, (probs, labels, alpha), sample, sample_weight, reduction, invalid, axis=axis,
+    return _run(fn, be, prim, (probs, labels, alpha), sample_weight, reduction, invalid, axis=axis,
                 ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0), scale=scale,
                 label_smoothing=_checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True))
@@ -797,7 +798,7 @@ def categorical_generalized_cross_entropy(probs: Any, labels: Any, /, *, q: floa
     xp = be.xp
     axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     labels, ignore_index, invalid = _labels(fn, be, "probs", probs, labels, axis, ignore_index, probabilities=False)
-    return _run(fn, be, _GCE, (probs, labels), sample, sample_weight, reduction, invalid, axis=axis,
+    return _run(fn, be, _GCE, (probs, labels), sample_weight, reduction, invalid, axis=axis,
                 ignore_index=ignore_index,
                 q=_checks.number(fn, "q", q, low=0.0, high=1.0, low_open=True, high_open=True),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=1.0, high_open=True))
@@ -916,7 +917,7 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
     axis, _, sample = _checks.class_axis(fn, xp, "logits", logits, axis)
     labels, ignore_index, invalid = _labels(fn, be, "logits", logits, labels, axis, ignore_index)
     prim = _POLY_INDEX if xp.isdtype(labels.dtype, "integral") else _POLY_PROB
-    return _run(fn, be, prim, (logits, labels), sample, sample_weight, reduction, invalid, axis=axis,
+    return _run(fn, be, prim, (logits, labels), sample_weight, reduction, invalid, axis=axis,
                 ignore_index=ignore_index,
                 epsilon=_checks.number(fn, "epsilon", epsilon))
 
@@ -1048,7 +1049,7 @@ def kl_divergence(log_q: Any, target: Any, /, *, axis: int | None = -1, log_targ
             raise _checks.error(fn, "reduction", "'batchmean' on an input with a known leading size",
                                 f"shape {shape}")
         reduction, scale = "sum", 1.0 / max(shape[0], 1)
-    return _run(fn, be, _KL_ELEMENTWISE if axis is None else _KL, (log_q, target), sample, sample_weight, reduction,
+    return _run(fn, be, _KL_ELEMENTWISE if axis is None else _KL, (log_q, target), sample_weight, reduction,
                 axis=axis, log_target=bool(log_target), scale=scale)
 
 
@@ -1141,5 +1142,5 @@ def probability_kl_divergence(probs: Any, target: Any, /, *, axis: int = -1, eps
     axis, _, sample = _checks.class_axis(fn, xp, "probs", probs, axis)
     _checks.floating(fn, "target", xp, target)
     target = _checks.target_like(fn, xp, ("probs", probs), ("target", target))
-    return _run(fn, be, _PKL, (probs, target), sample, sample_weight, reduction, axis=axis,
+    return _run(fn, be, _PKL, (probs, target), sample_weight, reduction, axis=axis,
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=1.0, low_open=True, high_open=True))
