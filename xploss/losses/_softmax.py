@@ -517,8 +517,9 @@ def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, a
     labels, ignore_index, invalid = _labels(fn, be, "probs", probs, labels, axis, ignore_index)
     alpha, scale = _class_values(fn, xp, "alpha", alpha, num, probs.dtype)
     return _run(fn, be, prim, (probs, labels, alpha), sample_weight, reduction, invalid, axis=axis,
-                ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0), scale=scale,
-                label_smoothing=_checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0),
+                ignore_index=ignore_index, gamma=_checks.number(fn, "gamma", gamma, low=0.0, traced=True), scale=scale,
+                label_smoothing=_checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0,
+                                               traced=True),
                 eps=_checks.number(fn, "eps", eps, low=0.0, high=0.5, low_open=True, high_open=True))
 
 
