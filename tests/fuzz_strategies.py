@@ -79,9 +79,7 @@ def sample_weight(draw: Callable, ex: Example) -> Example:
         return ex
     k = draw(st.integers(0, len(ex.sample_shape)))
     shape = tuple(draw(st.sampled_from([1, s])) for s in ex.sample_shape[:k])
-    # 0 or >= 0.1: a weighted mean over a near-zero weight total is ill-conditioned (its gradient cancels terms
-    # of size loss / total), not a backend difference
-    w = arr(draw, shape, st.one_of(st.just(0.0), reals(0.1, 3.0)))
+    w = arr(draw, shape, weights())
     return ex.replace(kw={**ex.kw, "sample_weight": w}, diff=(*ex.diff, "sample_weight"))
 
 
@@ -143,8 +141,15 @@ def class_labels(draw: Callable, labels: str | None, shape: tuple, axis: int, de
     return int_labels(draw, sample_of(shape, axis), c, ignore), opts, True
 
 
+def weights(high: float = 3.0) -> st.SearchStrategy:
+    """0 or >= 0.1: a weighted mean over a near-zero weight total is ill-conditioned (its gradient cancels
+    terms of size loss / total: a class weight of 3e-39 gave 4e21 against NumPy's 0), not a backend
+    difference."""
+    return st.one_of(st.just(0.0), reals(0.1, high))
+
+
 def class_weight(draw: Callable, c: int, name: str = "class_weight") -> dict:
-    return {name: arr(draw, (c,), reals(0.0, 3.0))} if draw(st.booleans()) else {}
+    return {name: arr(draw, (c,), weights())} if draw(st.booleans()) else {}
 
 
 # -- per-loss generators -------------------------------------------------------------------------
@@ -188,12 +193,19 @@ def _hinge(name: str) -> Callable:
 
 
 def _class(name: str, scores: st.SearchStrategy, dense: bool, ignorable: bool, diff_labels: bool = True,
-           extra: Callable | None = None, min_classes: int = 1) -> Callable:
-    """A class-axis loss: scores along ``axis``, integer (optionally ignored) or float labels."""
+           extra: Callable | None = None, min_classes: int = 1, renormalized: bool = False) -> Callable:
+    """A class-axis loss: scores along ``axis``, integer (optionally ignored) or float labels.
+
+    ``renormalized`` (Keras' ``p / Σp``): rows summing to less than 0.1 are lifted to 0.1, since the
+    gradient scales with ``1 / Σp`` and its rounding with it (rows of 1e-6 gave 1e-11 differences of
+    gradients that are 0 analytically: ill-conditioning, not a backend difference)."""
     def gen(draw: Callable, labels: str | None) -> Example:
         shape, axis, opts = draw(layout(min_classes))
         y, lopts, is_int = class_labels(draw, labels, shape, axis, dense, ignorable)
-        ex = Example(name, [arr(draw, shape, scores), y], {**opts, **lopts},
+        x = arr(draw, shape, scores)
+        if renormalized:
+            x = np.where(x.sum(axis=axis, keepdims=True) < 0.1, x + 0.1 / shape[axis], x)
+        ex = Example(name, [x, y], {**opts, **lopts},
                      diff=(0,) if is_int or not diff_labels else (0, 1),
                      sample_shape=sample_of(shape, axis), labels=1 if is_int else None, classes=shape[axis],
                      axis=axis)
@@ -225,9 +237,9 @@ def _alpha_array_or_float(default_none: bool) -> Callable:
     def extra(draw: Callable, ex: Example) -> Example:
         kind = draw(st.sampled_from(["default", "float", "array"] + (["none"] if not default_none else [])))
         if kind == "float":
-            return ex.replace(opts={**ex.opts, "alpha": draw(reals(0.0, 2.0))})
+            return ex.replace(opts={**ex.opts, "alpha": draw(weights(2.0))})
         if kind == "array":
-            return ex.replace(kw={**ex.kw, "alpha": arr(draw, (ex.classes,), reals(0.0, 2.0))})
+            return ex.replace(kw={**ex.kw, "alpha": arr(draw, (ex.classes,), weights(2.0))})
         if kind == "none":
             return ex.replace(opts={**ex.opts, "alpha": None})
         return ex
@@ -467,9 +479,9 @@ SPECS_LIST = [
           hypers=(LS, GAMMA_H, Hyper("eps", (-1e-7, 0.5, 0.7)), Hyper("alpha", (), array_ok=True), IGNORE),
           class_axis=True, int_labels=True, float_labels=True),
     _spec("probability_cross_entropy", _class("probability_cross_entropy", probs(), dense=True, ignorable=True,
-                                              extra=_opts(label_smoothing=SMOOTH, eps=maybe(CLIP))),
+                                              renormalized=True, extra=_opts(label_smoothing=SMOOTH, eps=maybe(CLIP))),
           hypers=(LS, CLIP_EPS, IGNORE), class_axis=True, int_labels=True, float_labels=True),
-    _spec("categorical_focal", _class("categorical_focal", probs(), dense=True, ignorable=True,
+    _spec("categorical_focal", _class("categorical_focal", probs(), dense=True, ignorable=True, renormalized=True,
                                       extra=_with(_alpha_array_or_float(False),
                                                   _opts(gamma=GAMMA, label_smoothing=SMOOTH, eps=maybe(CLIP)))),
           hypers=(LS, CLIP_EPS, GAMMA_H, Hyper("alpha", (), array_ok=True), IGNORE), class_axis=True,
