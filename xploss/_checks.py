@@ -1,8 +1,10 @@
-"""Metadata-only validation (jit-safe) raising :class:`XplossError`.
+"""Validation raising :class:`XplossError` (jit-safe: no Python branch on a traced value).
 
-Value checks (label ranges, negative variances) run only on concrete arrays,
-i.e. eagerly; under ``jax.jit``, ``tf.function`` or ``torch.compile`` they are
-skipped, never turned into silent wrong numbers by a Python branch on a tracer.
+Metadata checks (shapes, dtypes, options) run everywhere; sizes unknown while
+tracing (TensorFlow's ``None``) are compared at run time (:func:`dims_match`).
+Value checks (label ranges, probabilities in [0, 1], negative rates or
+variances) raise on concrete arrays; on traced ones they return the mask of the
+samples they cannot vouch for, which ``apply(invalid=)`` turns into a NaN loss.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ def number(fn: str, name: str, value: Any, *, low: float | None = None, high: fl
     compiled kernel (its bounds checked when it is concrete; a traced value cannot be).
     """
     if traced and not isinstance(value, (int, float)) and _jax_scalar(value):
-        if sys.modules["jax"].core.Tracer is not None and isinstance(value, sys.modules["jax"].core.Tracer):
+        if isinstance(value, sys.modules["jax"].core.Tracer):
             return value
         number(fn, name, float(value), low=low, high=high, low_open=low_open, high_open=high_open)
         return value

@@ -114,7 +114,8 @@ def _prob_logs(xp: Any, p: Any, eps: float | None) -> tuple[Any, Any]:
 
 
 def _modulation(xp: Any, m: Any, gamma: float) -> tuple[Any, Any]:
-    """``m^γ`` and ``γ m^(γ-1)`` for ``m >= 0`` and ``γ > 0``, taking ``γ m^(γ-1) = 0`` at ``m = 0`` for ``γ < 1``."""
+    """``m^γ`` and ``γ m^(γ-1)`` for ``m >= 0`` and ``γ >= 0`` (``0^0 = 1``: a traced γ may be 0), taking
+    ``γ m^(γ-1) = 0`` at ``m = 0`` for ``γ < 1``."""
     pos = m > 0
     lm = xp.log(xp.where(pos, m, xp.ones_like(m)))
     zero = xp.zeros_like(m)
