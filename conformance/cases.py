@@ -459,7 +459,7 @@ def _family_cases() -> list[Case]:
     import importlib
 
     out: list[Case] = []
-    for family in ("binary", "margin", "softmax", "torch_modules"):
+    for family in ("binary", "margin", "softmax", "torch_modules", "pairs", "proxies", "contrastive", "mined"):
         out += importlib.import_module(f"conformance.cases_{family}").cases()
     return out
 

@@ -38,6 +38,8 @@ class Case:
     extreme: Callable[[tuple], tuple] | None = None  # huge inputs: value and gradient must stay finite
     nonneg: bool = False
     zero_at_perfect: bool = False
+    # batch-coupled (in-batch negatives, mining): the loss of a concatenated batch is not the sum of the parts'
+    coupled: bool = False
 
     def __repr__(self) -> str:
         return self.id
@@ -318,7 +320,8 @@ CASES = [
 ]
 
 # Family tables in their own modules (they import this one's helpers).
-for _family in ("cases_binary", "cases_margin", "cases_softmax"):
+for _family in ("cases_binary", "cases_margin", "cases_softmax", "cases_pairs", "cases_proxies", "cases_contrastive",
+                "cases_mined"):
     CASES += __import__(_family).CASES
 
 BY_ID = {c.id: c for c in CASES}

@@ -17,7 +17,12 @@ from .losses._binary import (
     squared_hinge,
 )
 from .losses._classification import cross_entropy
+from .losses import _contrastive, _mined, _pairs, _proxies
+from .losses._contrastive import *  # noqa: F403
 from .losses._embedding import triplet_margin
+from .losses._mined import *  # noqa: F403
+from .losses._pairs import *  # noqa: F403
+from .losses._proxies import *  # noqa: F403
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._regression import (
     gaussian_nll,
@@ -103,3 +108,5 @@ __all__ = [
     "probability_cross_entropy",
     "probability_kl_divergence",
 ]
+# metric learning: pair, proxy, in-batch contrastive and mined losses (each module's __all__)
+__all__ += _pairs.__all__ + _proxies.__all__ + _contrastive.__all__ + _mined.__all__

@@ -20,7 +20,7 @@ from ._reduce import REDUCTIONS
 __all__ = [
     "XplossError", "XplossTypeError", "error", "dtype_name",  # re-exported for the loss modules
     "class_axis", "shape_of", "reduction", "floating", "same_dtype", "same_shape", "dims_match", "index_labels",
-    "number", "weight", "labels_in_range",
+    "number", "learnable", "weight", "labels_in_range",
     "target_like",
 ]
 
@@ -182,6 +182,40 @@ def number(fn: str, name: str, value: Any, *, low: float | None = None, high: fl
     if high is not None and (value > high or (high_open and value == high)):
         raise error(fn, name, f"a value in {interval}", repr(value))
     return float(value)
+
+
+def learnable(fn: str, name: str, backend: Any, value: Any, ref: Any, *, low: float = 0.0,
+              low_open: bool = True) -> tuple[Any, Any]:
+    """A hyperparameter that may be learned (a temperature, a logit scale): ``(0-d array, invalid)``.
+
+    A Python number is checked against its bound and becomes a 0-d array of ``ref``'s dtype (and
+    device); an array (a ``torch.nn.Parameter``, a ``tf.Variable``, a JAX array, traced or not) of shape
+    ``()`` or ``(1,)`` is reshaped to 0-d and cast to ``ref``'s dtype, both differentiable, so the loss'
+    VJP gives its gradient to the framework.  Its bound is checked when its value is known (an error);
+    traced, ``invalid`` is the 0-d mask "out of bounds" (NaN loss, see :func:`labels_in_range`).
+    """
+    xp = backend.xp
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = number(fn, name, value, low=low, low_open=low_open)
+        device = getattr(ref, "device", None) if backend.name == "torch" else None
+        return xp.asarray(v, dtype=ref.dtype, device=device), None
+    expected = f"a Python float or a 0-d floating array (learnable), {'>' if low_open else '>='} {low}"
+    if not hasattr(value, "dtype") or not hasattr(value, "shape"):
+        raise error(fn, name, expected, f"{type(value).__name__} {value!r}", kind=XplossTypeError)
+    if not xp.isdtype(value.dtype, "real floating"):
+        raise error(fn, name, expected, f"dtype {dtype_name(value.dtype)}", kind=XplossTypeError)
+    shape = shape_of(value)
+    if shape not in ((), (1,)):
+        raise error(fn, name, expected, f"shape {_shape_str(shape)}")
+    if shape == (1,):
+        value = xp.reshape(value, ())
+    if value.dtype != ref.dtype:
+        value = xp.astype(value, ref.dtype)
+    v = backend.host(value)
+    if v is None:
+        return value, (value <= low) if low_open else (value < low)
+    number(fn, name, float(v), low=low, low_open=low_open)
+    return value, None
 
 
 def class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, int | None, tuple]:

@@ -18,7 +18,13 @@ A :class:`Primitive` holds
   a gradient) or replaces ``partials`` for batch-coupled losses (JAX then uses
   ``custom_vjp``);
 * optionally ``normalizer(xp, *arrays, **static) -> (valid, norm)`` for masks
-  and class weights (see :mod:`xploss._reduce`).
+  and class weights (see :mod:`xploss._reduce`); or, with ``counted=True``,
+  the forward returns ``(loss, residuals, (valid, norm))`` itself: batch-coupled
+  losses whose per-sample loss sums several items (the triplets or pairs of an
+  anchor) give the number of items each sample holds (all of them, or the
+  non-zero ones: pytorch-metric-learning's ``AvgNonZeroReducer``), and ``"mean"``
+  divides by their total.  Counts are piecewise constant: no gradient flows
+  through them.
 
 :class:`Bound` fuses a primitive with its static options and the reduction into
 one differentiable operation; the backends bind ``Bound.forward``,
@@ -128,6 +134,8 @@ class Primitive:
     # Inputs of lower rank align on the *leading* axes of the loss (torch's
     # gaussian_nll var of shape input.shape[:-1]) instead of numpy's trailing.
     align_leading: bool = False
+    # The forward returns ``(loss, residuals, (valid, norm))``: counts known only once the loss is computed.
+    counted: bool = False
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"
@@ -171,13 +179,23 @@ class Bound:
             return xp.astype(out, low), res
         return self._forward(xp, *arrays)
 
+    def _kernel(self, xp: Any, xs: Any) -> tuple[Any, tuple, Any, Any]:
+        """``(per-sample loss, residuals, valid, norm)``: the primitive's forward and its normalizer."""
+        if self.prim.counted:
+            loss, res, (valid, norm) = self.prim.forward(xp, *xs, **self.kwargs)
+            if self.reduction not in ("mean", "weighted_mean", *_reduce.NORMALIZERS):
+                valid = norm = None
+            return loss, res, valid, norm
+        loss, res = self.prim.forward(xp, *xs, **self.kwargs)
+        valid, norm = self._normalizer(xp, xs)
+        return loss, res, valid, norm
+
     def _forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
         *xs, bad, w = arrays
-        loss, res = self.prim.forward(xp, *xs, **self.kwargs)
+        loss, res, valid, norm = self._kernel(xp, xs)
         if bad is not None:
             bad = _reduce.expand_weight(xp, bad, loss.ndim)
             loss = loss + bad
-        valid, norm = self._normalizer(xp, xs)
         if w is not None:
             w = _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
@@ -257,10 +275,9 @@ class Bound:
     def _jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
         *xs, bad, w = arrays
         *txs, _, tw = tangents
-        loss, pres = self.prim.forward(xp, *xs, **self.kwargs)
+        loss, pres, valid, norm = self._kernel(xp, xs)
         if bad is not None:
             loss = loss + _reduce.expand_weight(xp, bad, loss.ndim)
-        valid, norm = self._normalizer(xp, xs)
         wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, wb, valid, norm, self.reduction)
         if self.reduction in _reduce.NORMALIZERS:

@@ -238,3 +238,42 @@ def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
         out = take_along_axis(tf.transpose(x, perm), tf.transpose(indices, perm), axis=-1)
         return tf.transpose(out, inv)
     return tf.gather(x, indices, axis=ndim - 1, batch_dims=ndim - 1)
+
+
+# -- linear algebra and index searches (the metric-learning blocks, xploss.losses._metric) ----------
+def matmul(x1: Any, x2: Any, /) -> Any:
+    return tf.linalg.matmul(x1, x2)
+
+
+def matrix_transpose(x: Any, /) -> Any:
+    return tf.linalg.matrix_transpose(x)
+
+
+def argmax(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
+    out = tf.math.argmax(tf.reshape(x, [-1]) if axis is None else x, axis=0 if axis is None else axis)
+    return tf.expand_dims(out, axis) if keepdims and axis is not None else out
+
+
+def argmin(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
+    out = tf.math.argmin(tf.reshape(x, [-1]) if axis is None else x, axis=0 if axis is None else axis)
+    return tf.expand_dims(out, axis) if keepdims and axis is not None else out
+
+
+acos, asin, atan = tf.math.acos, tf.math.asin, tf.math.atan
+
+
+def sort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
+    return tf.sort(x, axis=axis, direction="DESCENDING" if descending else "ASCENDING")
+
+
+def argsort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
+    return tf.argsort(x, axis=axis, direction="DESCENDING" if descending else "ASCENDING", stable=stable)
+
+
+def cumulative_sum(x: Any, /, *, axis: Any = None, dtype: Any = None, include_initial: bool = False) -> Any:
+    out = tf.math.cumsum(tf.reshape(x, [-1]) if axis is None else x, axis=0 if axis is None else axis)
+    if include_initial:
+        ax = 0 if axis is None else axis
+        shape = tf.tensor_scatter_nd_update(tf.shape(out), [[ax % out.shape.rank]], [1])
+        out = tf.concat([tf.zeros(shape, out.dtype), out], axis=ax)
+    return out if dtype is None else tf.cast(out, dtype)

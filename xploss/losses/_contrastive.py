@@ -1,0 +1,5 @@
+"""In-batch contrastive losses: NT-Xent, InfoNCE, SupCon, CLIP, Circle."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
