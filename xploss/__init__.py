@@ -5,6 +5,7 @@ from ._errors import XplossError, XplossTypeError
 from ._grad import value_and_grad
 from ._namespace import array_namespace
 from ._verify import verify
+from .losses import _contrastive, _mined, _pairs, _proxies
 from .losses._binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -17,13 +18,12 @@ from .losses._binary import (
     squared_hinge,
 )
 from .losses._classification import cross_entropy
-from .losses import _contrastive, _mined, _pairs, _proxies
 from .losses._contrastive import *  # noqa: F403
 from .losses._embedding import triplet_margin
+from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._mined import *  # noqa: F403
 from .losses._pairs import *  # noqa: F403
 from .losses._proxies import *  # noqa: F403
-from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._regression import (
     gaussian_nll,
     huber,
