@@ -39,7 +39,8 @@ import xploss
 
 from ._api import LOSSES, camel
 
-__all__ = ["DECLARATIONS", "Decl", "LOSS_CLASSES", "PENALTY_CLASSES", "UNDECLARED", "Loss"]  # + a name per loss
+__all__ = ["DECLARATIONS", "Decl", "LOSS_CLASSES", "NO_CLASS", "PENALTY_CLASSES", "UNDECLARED",  # + a name per loss
+           "Loss"]
 
 _KERAS_ARGS = ("reduction", "name", "dtype")
 
@@ -65,15 +66,27 @@ class Decl:
         ``"pair"`` (prediction, target); ``"gaussian"``: ``y_pred`` is
         ``[mean, var]`` concatenated on the last axis (or ``[mean, var]`` with
         one variance column); ``"triplet"``: ``y_pred`` is ``(N, 3, D)``
-        stacked anchor, positive, negative.
+        stacked anchor, positive, negative; ``"embeddings"``: ``y_pred`` is
+        the ``(N, D)`` embeddings, ``y_true`` their integer labels (metric
+        learning: mined and in-batch losses); ``"stacked"``: ``y_pred`` is
+        ``(N, 2, ...)``, the two inputs stacked on axis 1 (two views, two
+        towers, positive and negative scores), ``y_true`` ignored;
+        ``"stacked_labels"``: the same with ``y_true`` the pair labels.
     keras : str
         The Keras built-in it equals (for the docs), or ``""``.
+    coupled : bool
+        A batch-coupled loss whose ``"mean"`` divides by a count of items
+        (pairs, triplets, anchors with positives) rather than by ``N``: the
+        per-sample losses handed to Keras are rescaled by ``N / count`` so
+        that Keras' ``sum_over_batch_size`` is xploss' ``"mean"``.
     """
 
     labels: str = "same"
     last_axis_mean: bool = True
     inputs: str = "pair"
     keras: str = ""
+    coupled: bool = False
+    probe: tuple = (4, 3)  # the shape of each stacked input in the construction-time validation call
 
 
 _BCE = "BinaryCrossentropy"
@@ -122,6 +135,9 @@ DECLARATIONS: dict[str, Decl] = {
     "triplet_margin": Decl(labels="ignored", last_axis_mean=False, inputs="triplet"),
 }
 PENALTIES = ("l1_penalty", "l2_penalty")
+
+# Losses with no Keras class, and why (documented in docs/keras.rst).
+NO_CLASS: dict[str, str] = {}
 
 
 # -- option handling ---------------------------------------------------------------------------
@@ -187,6 +203,17 @@ def _arguments(decl: Decl, y_true: Any, y_pred: Any, options: dict) -> tuple[tup
     if decl.inputs == "gaussian":
         d = y_pred.shape[-1] - 1 if y_pred.shape[-1] == y_true.shape[-1] + 1 else y_pred.shape[-1] // 2
         return (y_pred[..., :d], y_true, y_pred[..., d:]), None
+    if decl.inputs == "embeddings":
+        if len(y_true.shape) == 2 and y_true.shape[-1] == 1:
+            y_true = ops.squeeze(y_true, axis=-1)
+        return (y_pred, ops.cast(y_true, _index_dtype())), None
+    if decl.inputs in ("stacked", "stacked_labels"):
+        pair = (y_pred[:, 0], y_pred[:, 1])
+        if decl.inputs == "stacked":
+            return pair, None
+        if len(y_true.shape) == 2 and y_true.shape[-1] == 1:
+            y_true = ops.squeeze(y_true, axis=-1)
+        return (*pair, ops.cast(y_true, _index_dtype()) if decl.labels == "index" else y_true), None
     if decl.labels == "same":
         y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
         return (y_pred, y_true), None
@@ -209,6 +236,14 @@ def _probe_args(decl: Decl, options: dict) -> tuple:
         return pred, pred + 0.25, pred - 0.25
     if decl.inputs == "gaussian":
         return pred, pred, np.ones(shape)
+    if decl.inputs == "embeddings":
+        return np.eye(4, 3), np.array([0, 0, 1, 1])
+    if decl.inputs in ("stacked", "stacked_labels"):
+        a = np.resize(np.eye(4, 3), decl.probe)
+        pair = (a, a[::-1] + 0.5)
+        if decl.inputs == "stacked":
+            return pair
+        return (*pair, np.array([1, 0, 1, 0]) if decl.labels == "index" else np.array([1.0, -1.0, 1.0, -1.0]))
     if decl.labels in ("index", "auto"):
         return pred, np.zeros(np.delete(np.array(shape), axis), dtype=np.int64)
     if decl.labels == "index_same":
@@ -259,6 +294,10 @@ class Loss(keras.losses.Loss):
         args, labels = _arguments(self.decl, y_true, y_pred, opts)
         kwargs = {k: _native(v, y_pred.dtype) for k, v in opts.items()}
         losses = self.fn(*args, **kwargs, reduction="none")
+        if self.decl.coupled:  # Keras' mean over N becomes xploss' mean over the loss' own count
+            count = self.fn(*args, **kwargs, reduction="count")
+            n = ops.cast(ops.shape(losses)[0], losses.dtype)
+            losses = losses * (n / ops.where(count > 0, count, ops.ones_like(count)))
         if self.decl.last_axis_mean:
             losses = ops.mean(losses, axis=-1)
         ignore = opts.get("ignore_index")
@@ -374,7 +413,7 @@ def _make_penalty(name: str) -> type:
 # -- the classes, their aliases, and the completeness check --------------------------------------
 
 # A loss added without its one-line declaration gets no class (tests/test_keras.py fails on it).
-UNDECLARED = sorted(set(LOSSES) - set(DECLARATIONS) - set(PENALTIES))
+UNDECLARED = sorted(set(LOSSES) - set(DECLARATIONS) - set(PENALTIES) - set(NO_CLASS))
 LOSS_CLASSES: dict[str, type] = {name: _make(name, decl) for name, decl in DECLARATIONS.items() if name in LOSSES}
 PENALTY_CLASSES: dict[str, type] = {name: _make_penalty(name) for name in PENALTIES}
 

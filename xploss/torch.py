@@ -65,6 +65,9 @@ class Spec:
     weighted mean Σ w_y·l / Σ w_y (xploss ``"weighted_mean"``).
     ``elementwise``: xploss options fixed to reproduce torch (e.g. KLDivLoss
     is elementwise: ``axis=None``).
+    ``renamed``: torch constructor arguments whose xploss option has another
+    name (``distance_function`` -> ``distance``); torch's ``None`` keeps the
+    xploss default.
     """
 
     loss: str
@@ -72,6 +75,7 @@ class Spec:
     weight: str | None = None
     class_mean: bool = False
     fixed: tuple[tuple[str, Any], ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -116,9 +120,13 @@ def _signature(spec: Spec, fn: Callable) -> tuple[inspect.Signature, dict[str, s
         params.append(inspect.Parameter("reduction", inspect.Parameter.KEYWORD_ONLY,
                                         default=opts["reduction"].default))
     mapping = {}
+    renamed = dict(spec.renamed)
     for p in params:
         if p.name == "weight":
             mapping["weight"] = "class_weight" if spec.weight in ("class", None) else "sample_weight"
+        elif p.name in renamed:
+            mapping[p.name] = renamed[p.name]
+            extra.pop(renamed[p.name], None)
         elif p.name in extra:
             mapping[p.name] = p.name
         elif p.name not in (*_LEGACY, "reduction"):  # pragma: no cover - caught when the module is imported
@@ -163,6 +171,8 @@ class Criterion(nn.Module):
             if option == "sample_weight":  # BCE's element weight: torch broadcasts it to the input
                 if value is not None:
                     opts["sample_weight"] = value.expand_as(inputs[0])
+                continue
+            if value is None and arg in dict(self.spec.renamed):  # torch's None: the xploss default
                 continue
             opts[option] = value
         if self._axis:
