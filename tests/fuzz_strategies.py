@@ -401,6 +401,8 @@ class Spec:
     float_labels: bool = False  # floating labels are a valid alternative to integer ones
     binary_labels: bool = False  # labels must lie in [0, 1]
     poisson: bool = False  # rates / counts must be >= 0
+    group_labels: bool = False  # integer labels compared for equality only (metric learning): no range
+    label_position: int = 1  # where the (binary) labels are among the positional inputs
 
     @property
     def fn(self) -> Callable:
@@ -508,6 +510,9 @@ SPECS_LIST = [
     _spec("zero_one", _class("zero_one", reals(-5.0, 5.0), dense=False, ignorable=False),
           class_axis=True, int_labels=True),
 ]
+from fuzz_metric import SPECS as _METRIC_SPECS  # noqa: E402  (the metric-learning family, #8)
+
+SPECS_LIST += _METRIC_SPECS
 SPECS: dict[str, Spec] = {s.name: s for s in SPECS_LIST}
 assert len(SPECS) == len(SPECS_LIST), "duplicate spec"
 
@@ -608,20 +613,25 @@ def mut_label_range(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
     elif ex.labels is None:
         return None
     else:
-        y = ex.args[1].copy()
+        y = ex.args[ex.labels].copy()
         ignored = ex.opts.get("ignore_index", -100 if "ignore_index" in _kwonly(spec) else None)
         bad = draw(st.one_of(st.integers(-200, -1), st.integers(c, c + 200)).filter(lambda v: v != ignored))
     if y.size == 0:
         return None
     flat = y.reshape(-1)
     flat[draw(st.integers(0, flat.size - 1))] = bad
-    return ex.replace(args=[ex.args[0], flat.reshape(y.shape), *ex.args[2:]]), {"labels"}
+    args = list(ex.args)
+    args[1 if spec.name == "multilabel_margin" else ex.labels] = flat.reshape(y.shape)
+    return ex.replace(args=args), {"labels"}
 
 
 def mut_float_indices(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
     if ex.labels is None and spec.name != "multilabel_margin":
         return None
-    return ex.replace(args=[ex.args[0], ex.args[1].astype(np.float64), *ex.args[2:]]), {"labels"}
+    i = 1 if ex.labels is None else ex.labels
+    args = list(ex.args)
+    args[i] = args[i].astype(np.float64)
+    return ex.replace(args=args), {"labels"}
 
 
 def _kwonly(spec: Spec) -> set:
@@ -728,11 +738,14 @@ def mut_empty_classes(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
 
 
 def mut_binary_labels(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
-    if not spec.binary_labels or ex.args[1].size == 0:
+    i = spec.label_position
+    if not spec.binary_labels or ex.args[i].size == 0:
         return None
-    y = ex.args[1].copy().reshape(-1)
+    y = ex.args[i].copy().reshape(-1)
     y[draw(st.integers(0, y.size - 1))] = draw(st.sampled_from([2.0, -1.0, 1.5, -0.5]))
-    return ex.replace(args=[ex.args[0], y.reshape(ex.args[1].shape)]), {"labels"}
+    args = list(ex.args)
+    args[i] = y.reshape(ex.args[i].shape)
+    return ex.replace(args=args), {"labels"}
 
 
 def mut_negative_poisson(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
@@ -758,7 +771,7 @@ class Category:
         checks = {
             "shape": spec.name not in ("l1_penalty", "l2_penalty"),
             "label_range": spec.int_labels or spec.name == "multilabel_margin",
-            "float_indices": spec.int_labels or spec.name == "multilabel_margin",
+            "float_indices": spec.int_labels or spec.group_labels or spec.name == "multilabel_margin",
             "float_mix": spec.float_labels or not (spec.int_labels or spec.name == "multilabel_margin"),
             "hyper": bool(spec.hypers),
             "axis": spec.class_axis,
