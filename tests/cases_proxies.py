@@ -42,7 +42,7 @@ def ref_arcface(x, w, y, *, scale=30.0, margin=0.5, easy_margin=False):
     out = np.zeros(x.shape[0])
     for i in range(x.shape[0]):
         c = cos[i, y[i]]
-        theta = math.acos(c)
+        theta = math.acos(min(1.0, max(-1.0, c)))  # a rounded self-cosine of 1 + 1 ulp
         if easy_margin:
             target = math.cos(theta + margin) if c > 0 else c
         else:
