@@ -10,7 +10,6 @@ under finite differences.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 
@@ -156,17 +155,29 @@ def ref_npairs(a, p, *, labels=None, similarity="dot"):
 
 # -- inputs ---------------------------------------------------------------------------------------
 
+def _fast_dist(x, distance, normalize):
+    """Vectorised distances, for the input draws only (the references use ``ref_dist``)."""
+    if normalize or distance == "cosine":
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if distance == "cosine":
+        return 1.0 - x @ x.T
+    sq = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
+    return sq if distance == "squared_euclidean" else np.sqrt(sq)
+
+
 def _clear(x, y, distance, normalize, margin):
     """No near-ties within a row (mining stable), every hinge argument GAP away from 0."""
-    d = ref_dist(x, distance, normalize)
-    for a in range(len(y)):
-        row = np.sort(np.delete(d[a], a))
-        if np.any(np.diff(row) < GAP):
+    d = _fast_dist(x, distance, normalize)
+    n = len(y)
+    off = ~np.eye(n, dtype=bool)
+    same = (y[:, None] == y[None, :]) & off
+    diff = y[:, None] != y[None, :]
+    for a in range(n):
+        if np.any(np.diff(np.sort(d[a][off[a]])) < GAP):
             return False
-        pos, neg = _sets(y, a)
-        for p, n in itertools.product(pos, neg):
-            if abs(d[a, p] - d[a, n] + margin) < GAP:
-                return False
+        z = d[a][same[a]][:, None] - d[a][diff[a]][None, :] + margin
+        if np.any(np.abs(z) < GAP):
+            return False
     return True
 
 
