@@ -16,7 +16,8 @@ A :class:`Primitive` holds
   fuses the VJP for memory or speed (cross-entropy, sigmoid cross-entropy; each
   entry may be a zero-argument callable, evaluated only when that input needs
   a gradient) or replaces ``partials`` for batch-coupled losses (JAX then uses
-  ``custom_vjp``);
+  ``custom_vjp``); ``g_loss`` has the per-sample loss' shape (a mean's scalar
+  cotangent is broadcast first);
 * optionally ``normalizer(xp, *arrays, **static) -> (valid, norm)`` for masks
   and class weights (see :mod:`xploss._reduce`); or, with ``counted=True``,
   the forward returns ``(loss, residuals, (valid, norm))`` itself: batch-coupled
@@ -199,8 +200,9 @@ class Bound:
         if w is not None:
             w = _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
-        # the per-sample loss is kept only for the weight's gradient
-        return out, (*res, bad, None if w is None else loss, den, valid, norm)
+        # the per-sample loss is kept for the weight's gradient, and for a VJP primitive's cotangent shape
+        keep = w is not None or self.prim.partials is None
+        return out, (*res, bad, loss if keep else None, den, valid, norm)
 
     def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:
         if self.prim.normalizer is None or self.reduction not in ("mean", "weighted_mean", *_reduce.NORMALIZERS):
@@ -226,7 +228,7 @@ class Bound:
         if bad is not None:  # NaN gradients where the value is NaN (``bad`` has the loss' rank)
             g_loss = g_loss + bad
         if any(needs[:-2]):
-            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), g_loss, needs[:-2])
+            cts = self._loss_vjp(xp, tuple(xs), tuple(pres), g_loss, needs[:-2], loss)
         else:
             cts = (None,) * len(xs)
         ct_w = None
@@ -234,8 +236,10 @@ class Bound:
             ct_w = xp.reshape(_reduce.unbroadcast(xp, g_w, tuple(wb.shape)), tuple(w.shape))
         return (*cts, None, ct_w)
 
-    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, g_loss: Any, needs: tuple) -> tuple:
+    def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, g_loss: Any, needs: tuple, loss: Any = None) -> tuple:
         if self.prim.vjp is not None:  # cotangents, or zero-argument callables computed only when needed
+            if loss is not None and g_loss.ndim != loss.ndim:  # a mean's 0-d g, per sample (sizes may be unknown)
+                g_loss = g_loss + xp.zeros_like(loss)
             cts = self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
             return tuple((c() if callable(c) else c) if need else None for c, need in zip(cts, needs))
         parts = self.prim.partials(xp, xs, pres, **self.kwargs)

@@ -124,11 +124,12 @@ def masked_logsumexp(xp: Any, z: Any, mask: Any, axis: int = -1) -> Any:
     m = xp.max(zm, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     s = xp.sum(xp.where(mask, xp.exp(zm - m), xp.zeros_like(z)), axis=axis, keepdims=True)
-    return xp.log(s) + m
+    some = s > 0
+    return xp.where(some, xp.log(xp.where(some, s, xp.ones_like(s))) + m, xp.full_like(s, -math.inf))
 
 
 def masked_softmax(xp: Any, z: Any, mask: Any, lse: Any) -> Any:
     """``exp(z - lse)`` on ``mask``, 0 elsewhere (and on rows whose ``lse`` is ``-inf``)."""
     ok = xp.logical_and(mask, xp.isfinite(lse))
     safe = xp.where(xp.isfinite(lse), lse, xp.zeros_like(lse))
-    return xp.where(ok, xp.exp(xp.where(ok, z, xp.zeros_like(z)) - safe), xp.zeros_like(z))
+    return xp.where(ok, xp.exp(xp.where(ok, z - safe, xp.zeros_like(z))), xp.zeros_like(z))
