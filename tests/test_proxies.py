@@ -418,3 +418,16 @@ def test_center_translation_invariance(seed: int, shift: float) -> None:
     assert_close(xploss.center(x + shift, c + shift, y, reduction="none"), ref_center(x, c, y), dtype="float64")
     assert_close(xploss.center_update(x + shift, c + shift, y) - shift, _center_update_ref(x, c, y, 0.5),
                  dtype="float64")
+
+
+@pytest.mark.slow
+def test_center_update_compiles() -> None:
+    """No scatter, no data-dependent shape: tf.function(jit_compile=True) and torch.compile(fullgraph) trace it."""
+    torch, tf = _load(Backend.TORCH), _load(Backend.TENSORFLOW)
+    c = W.copy()
+    expected = _center_update_ref(X, c, Y, 0.5)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda a, b, y: xploss.center_update(a, b, y), backend="eager", fullgraph=True)
+    assert_close(compiled(torch.tensor(X), torch.tensor(c), torch.tensor(Y)), expected, dtype="float64")
+    xla = tf.function(lambda a, b, y: xploss.center_update(a, b, y), jit_compile=True)
+    assert_close(xla(tf.constant(X), tf.constant(c), tf.constant(Y)), expected, dtype="float64")

@@ -370,13 +370,15 @@ def center(embeddings: Any, centers: Any, labels: Any, /, *, sample_weight: Any 
     The direct difference is used, never the Gram expansion ``|x|² + |c|² - 2 x·c`` (KaiyangZhou's
     clamp at 1e-12 adds ``(C - 1)·1e-12`` per sample).
 
+    Other implementations as mappings: EncodeTS' ``tf.nn.l2_loss(x - c_y)`` is ``reduction="sum"``;
+    KaiyangZhou's PyTorch ``CenterLoss()(x, labels)`` (learnable centres, ``Σ ||x - c||² / N``) is
+    ``2 * center(x, centers, labels)``; facenet's ``reduce_mean(square(x - c_y))`` (a mean over ``N·D``)
+    is ``center(...) * 2 / D``.
+
     See Also
     --------
-    center_update : the paper's centre update ``c_j - α Σ (c_j - x_i) / (1 + n_j)``.
-    KaiyangZhou/pytorch-center-loss : ``CenterLoss()(x, labels)`` (learnable centres, ``Σ ||x - c||² / N``)
-        equals ``2 * center(x, centers, labels)`` (``"mean"``).
-    davidsandberg/facenet : ``center_loss`` (``reduce_mean(square(x - c))``, a mean over ``N·D``) equals
-        ``center(...) * 2 / D``; EncodeTS' ``tf.nn.l2_loss(x - c_y)`` equals ``reduction="sum"``.
+    center_update : the paper's centre update ``c_j - α Σ (c_j - x_i) / (1 + n_j)``; with it, ``center``
+        (``"sum"``) is Wen et al.'s ``L_C``, value and gradient.
 
     Examples
     --------
@@ -430,10 +432,11 @@ def center_update(embeddings: Any, centers: Any, labels: Any, /, *, alpha: float
     ``jax.jit``, ``tf.function(jit_compile=True)`` and ``torch.compile``.  Plain array code: framework
     autodiff differentiates it if asked to (the paper does not).
 
+    facenet's rule ``c ← c - (1 - alfa)(c - x)`` (per sample, without ``1 + n_j``) is a different update.
+
     See Also
     --------
     center : the loss.
-    davidsandberg/facenet : ``c ← c - (1 - alfa)(c - x)`` per sample, without ``1 + n_j``.
 
     Examples
     --------
