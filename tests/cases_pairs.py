@@ -48,7 +48,8 @@ def ref_contrastive_d(d, y, *, margin=1.0, pos_margin=0.0, squared=True):
 def _torch_cos(a, b) -> float:
     """ATen cosine_embedding_loss: 1e-12 inside each squared norm."""
     dot = sum(float(u) * float(v) for u, v in zip(a, b))
-    return dot / math.sqrt((_norm(a) ** 2 + 1e-12) * (_norm(b) ** 2 + 1e-12))
+    eps = 9.999999960041972e-13  # 1e-12 as float32 (ATen stores EPSILON as a float)
+    return dot / math.sqrt((_norm(a) ** 2 + eps) * (_norm(b) ** 2 + eps))
 
 
 def ref_cosine_embedding(x1, x2, y, *, margin=0.0):

@@ -28,7 +28,7 @@ __all__ = [
     "cosine_similarity", "cosine_distance", "triplet_margin_with_distance", "bpr",
 ]
 
-TORCH_COS_EPS = 1e-12  # ATen cosine_embedding_loss: EPSILON added to each squared norm
+TORCH_COS_EPS = 9.999999960041972e-13  # ATen cosine_embedding_loss: EPSILON = 1e-12 as a float32 constant
 TORCH_SIM_EPS = 1e-8  # torch.nn.functional.cosine_similarity's eps (each norm clamped at it)
 KERAS_EPS = 1e-7  # keras.backend.epsilon(): keras.ops.normalize's floor of the norm (Keras 3.15)
 NORM_FLOOR = 1e-12  # xploss' floor of the norm in cosine_distance (torch F.normalize's eps)
@@ -409,7 +409,8 @@ def cosine_embedding(x1: Any, x2: Any, labels: Any, /, *, margin: float = 0.0, s
 
     Notes
     -----
-    torch's ``1e-12`` sits inside each squared norm: a zero vector has ``cos = 0`` (loss 1 for
+    torch's ``1e-12`` (a float32 constant in ATen: ``9.99999996e-13``, used as such in float64 too)
+    sits inside each squared norm: a zero vector has ``cos = 0`` (loss 1 for
     ``y = 1``) and a finite gradient ``∓ x_2 / sqrt(1e-12 (|x_2|² + 1e-12))``.  The hinge passes the
     full gradient at ``cos = m`` (torch's ``clamp_min``).
 
