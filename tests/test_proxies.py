@@ -72,7 +72,7 @@ def test_arcface_aligned_embedding_subgradient(backend: Backend, easy: bool) -> 
     assert_close(gw, ew, dtype="float64", what="d/dW")
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32"])
 def test_arcface_float32_nan_trap(backend: Backend, dtype: str) -> None:
     """Embeddings equal to (multiples of) their class weights: three of these six float32 self-cosines round
     above 1 in NumPy; value and gradients stay finite, and the value is the reference's at cos θ = 1 within
@@ -422,12 +422,9 @@ def test_center_translation_invariance(seed: int, shift: float) -> None:
 
 @pytest.mark.slow
 def test_center_update_compiles() -> None:
-    """No scatter, no data-dependent shape: tf.function(jit_compile=True) and torch.compile(fullgraph) trace it."""
-    torch, tf = _load(Backend.TORCH), _load(Backend.TENSORFLOW)
+    """No scatter, no data-dependent shape: tf.function(jit_compile=True) traces it (jax.jit: above)."""
+    tf = _load(Backend.TENSORFLOW)
     c = W.copy()
     expected = _center_update_ref(X, c, Y, 0.5)
-    torch._dynamo.reset()
-    compiled = torch.compile(lambda a, b, y: xploss.center_update(a, b, y), backend="eager", fullgraph=True)
-    assert_close(compiled(torch.tensor(X), torch.tensor(c), torch.tensor(Y)), expected, dtype="float64")
     xla = tf.function(lambda a, b, y: xploss.center_update(a, b, y), jit_compile=True)
     assert_close(xla(tf.constant(X), tf.constant(c), tf.constant(Y)), expected, dtype="float64")
