@@ -403,6 +403,8 @@ class Spec:
     poisson: bool = False  # rates / counts must be >= 0
     group_labels: bool = False  # integer labels compared for equality only (metric learning): no range
     label_position: int = 1  # where the (binary) labels are among the positional inputs
+    shape_position: int = 1  # the positional input whose shape the shape category changes
+    broadcast_labels: bool = False  # labels of size 1 along an axis broadcast (torch's elementwise losses)
 
     @property
     def fn(self) -> Callable:
@@ -561,10 +563,14 @@ def names_of(spec: Spec) -> tuple:
 def mut_shape(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
     if spec.name in ("l1_penalty", "l2_penalty"):
         return None
-    i = draw(st.sampled_from([1, 2] if spec.name == "triplet_margin" else [1]))
+    i = draw(st.sampled_from([1, 2] if spec.name == "triplet_margin" else [spec.shape_position]))
     x = ex.args[i]
     args = list(ex.args)
-    args[i] = _resize(x, _other_shape(draw, x.shape))
+    shape = _other_shape(draw, x.shape)
+    if spec.broadcast_labels and i == spec.label_position:
+        ref = ex.args[0].shape
+        assume(len(shape) != len(ref) or not all(a in (1, b) for a, b in zip(shape, ref)))
+    args[i] = _resize(x, shape)
     return ex.replace(args=args), {names_of(spec)[i]}
 
 
@@ -772,7 +778,8 @@ class Category:
             "shape": spec.name not in ("l1_penalty", "l2_penalty"),
             "label_range": spec.int_labels or spec.name == "multilabel_margin",
             "float_indices": spec.int_labels or spec.group_labels or spec.name == "multilabel_margin",
-            "float_mix": spec.float_labels or not (spec.int_labels or spec.name == "multilabel_margin"),
+            "float_mix": spec.float_labels or not (spec.int_labels or spec.group_labels
+                                                   or spec.name == "multilabel_margin"),
             "hyper": bool(spec.hypers),
             "axis": spec.class_axis,
             "sample_weight": spec.weighted,

@@ -18,7 +18,7 @@ import xploss
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "keras", "optax", "flax")
-NOT_LOSSES = {"XplossError", "XplossTypeError", "array_namespace", "value_and_grad", "verify"}
+NOT_LOSSES = {"XplossError", "XplossTypeError", "array_namespace", "center_update", "value_and_grad", "verify"}
 
 
 def _losses() -> dict[str, object]:

@@ -193,7 +193,8 @@ def test_learnable_accepts_floats_and_0d_arrays(backend: Backend, value, shape) 
 
 
 @pytest.mark.parametrize("given,match", [(0.0, r"temperature`: expected a value in \(0.0, inf\]"),
-                                         (-1.0, "Received: -1.0"), ("x", "expected a Python float or a 0-d floating array"),
+                                         (-1.0, "Received: -1.0"),
+                                         ("x", "expected a Python float or a 0-d floating array"),
                                          (np.ones(2), r"shape \(2,\)"), (np.array(1), "dtype int64"),
                                          (np.array(-0.5), "Received: -0.5")])
 def test_learnable_errors_name_the_argument(given, match) -> None:

@@ -28,7 +28,8 @@ xt = pytest.importorskip("xploss.torch")
 
 TORCH_NAMES = ("CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "PoissonNLLLoss",
                "GaussianNLLLoss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss", "SoftMarginLoss",
-               "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "TripletMarginLoss")
+               "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "TripletMarginLoss",
+               "TripletMarginWithDistanceLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "HingeEmbeddingLoss")
 PUBLIC = [c for c in ONE_PER_LOSS if hasattr(c.fn, "__xploss_loss__")]  # one case per public loss
 
 

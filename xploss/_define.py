@@ -238,7 +238,7 @@ class Bound:
 
     def _loss_vjp(self, xp: Any, xs: tuple, pres: tuple, g_loss: Any, needs: tuple, loss: Any = None) -> tuple:
         if self.prim.vjp is not None:  # cotangents, or zero-argument callables computed only when needed
-            if loss is not None and g_loss.ndim != loss.ndim:  # a mean's 0-d g, per sample (sizes may be unknown)
+            if loss is not None:  # a mean's 0-d g or a 0-d weight's (1,): per sample (sizes may be unknown)
                 g_loss = g_loss + xp.zeros_like(loss)
             cts = self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
             return tuple((c() if callable(c) else c) if need else None for c, need in zip(cts, needs))

@@ -133,11 +133,40 @@ DECLARATIONS: dict[str, Decl] = {
     "zero_one": Decl(labels="index", last_axis_mean=False),
     # embeddings
     "triplet_margin": Decl(labels="ignored", last_axis_mean=False, inputs="triplet"),
+    # metric learning: pairs and ranking (one loss per pair)
+    "contrastive": Decl(inputs="stacked_labels", last_axis_mean=False),
+    "contrastive_from_distances": Decl(last_axis_mean=False),
+    "cosine_embedding": Decl(inputs="stacked_labels", last_axis_mean=False),
+    "margin_ranking": Decl(inputs="stacked_labels", last_axis_mean=False, probe=(4,)),
+    "hinge_embedding": Decl(),
+    "cosine_similarity": Decl(last_axis_mean=False, keras="CosineSimilarity()"),
+    "cosine_distance": Decl(last_axis_mean=False),
+    "triplet_margin_with_distance": Decl(labels="ignored", last_axis_mean=False, inputs="triplet"),
+    "bpr": Decl(inputs="stacked", last_axis_mean=False, probe=(4,)),
+    # metric learning: batch-coupled (in-batch negatives, mining)
+    "nt_xent": Decl(inputs="stacked", last_axis_mean=False, coupled=True),
+    "info_nce": Decl(inputs="stacked", last_axis_mean=False, coupled=True),
+    "n_pairs": Decl(inputs="stacked", last_axis_mean=False, coupled=True),
+    "supcon": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
+    "circle": Decl(inputs="embeddings", last_axis_mean=False, coupled=True,
+                   keras="Circle() (with normalize=False; on L2-normalised embeddings with the default)"),
+    "batch_hard_triplet": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
+    "batch_semi_hard_triplet": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
+    "batch_all_triplet": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
+    "lifted_structure": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
+    "multi_similarity": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
 }
 PENALTIES = ("l1_penalty", "l2_penalty")
 
 # Losses with no Keras class, and why (documented in docs/keras.rst).
-NO_CLASS: dict[str, str] = {}
+_PARAMETER = ("its {} are trainable parameters, which a Keras loss cannot own: keep them in a layer and call "
+              "xploss.{} in the model or a custom train_step")
+NO_CLASS: dict[str, str] = {
+    "arcface": _PARAMETER.format("class weights", "arcface"),
+    "cosface": _PARAMETER.format("class weights", "cosface"),
+    "center": _PARAMETER.format("centres", "center"),
+    "clip": _PARAMETER.format("logit scale (positional)", "clip"),
+}
 
 
 # -- option handling ---------------------------------------------------------------------------
@@ -243,7 +272,7 @@ def _probe_args(decl: Decl, options: dict) -> tuple:
         pair = (a, a[::-1] + 0.5)
         if decl.inputs == "stacked":
             return pair
-        return (*pair, np.array([1, 0, 1, 0]) if decl.labels == "index" else np.array([1.0, -1.0, 1.0, -1.0]))
+        return (*pair, np.ones(4, dtype=np.int64 if decl.labels == "index" else np.float64))  # 0/1 and ±1 labels
     if decl.labels in ("index", "auto"):
         return pred, np.zeros(np.delete(np.array(shape), axis), dtype=np.int64)
     if decl.labels == "index_same":

@@ -99,6 +99,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("multi_margin", "MultiMarginLoss", weight="class"),
     Spec("multilabel_margin", "MultiLabelMarginLoss"),
     Spec("triplet_margin", "TripletMarginLoss"),
+    Spec("triplet_margin_with_distance", "TripletMarginWithDistanceLoss", renamed=(("distance_function", "distance"),)),
+    Spec("cosine_embedding", "CosineEmbeddingLoss"),
+    Spec("margin_ranking", "MarginRankingLoss"),
+    Spec("hinge_embedding", "HingeEmbeddingLoss"),
 )
 _REDUCTIONS = ("mean", "sum", "none")
 
