@@ -208,7 +208,7 @@ def _infonce_fwd(xp: Any, q: Any, k: Any, tau: Any, ql: Any, kl: Any, *, normali
     f, lse, npos, _, _ = _core_forward(xp, qh, kh, 1.0 / tau, None, same=False, shift=shift, ql=ql, kl=kl,
                                        cols=False, block=block)
     valid = xp.astype(npos > 0, f.dtype)
-    return f, ((qh, nq, kh, nk, lse) if normalize else (lse,)), (valid, valid)
+    return f, ((qh, nq, kh, nk, lse) if normalize else (lse,)), (valid, None)
 
 
 def _infonce_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, normalize: bool, block: int) -> tuple:
@@ -260,7 +260,7 @@ def _supcon_fwd(xp: Any, feats: Any, labels: Any, tau: Any, *, base_temperature:
     else:  # "nonzero": pytorch-metric-learning's AvgNonZeroReducer over anchors
         valid = xp.sum(xp.reshape(xp.astype(factor * f > 0, f.dtype), (v, n)), axis=0)
     res = (xh, nx, lse, per) if normalize else (lse, per)
-    return out, res, (valid, valid)
+    return out, res, (valid, None)
 
 
 def _supcon_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, base_temperature: float | None, normalize: bool,
@@ -343,7 +343,7 @@ def _circle_fwd(xp: Any, x: Any, labels: Any, *, gamma: float, margin: float, re
     *_, has, t = _circle_terms(xp, xh, labels, gamma=gamma, margin=margin, remove_diagonal=remove_diagonal)
     out = xp.where(has, _softplus(xp, t), xp.zeros_like(t))
     valid = xp.astype(out > 0, out.dtype)  # Keras' mask loss > 0, PML's AvgNonZeroReducer
-    return out, ((xh, nx) if normalize else ()), (valid, valid)
+    return out, ((xh, nx) if normalize else ()), (valid, None)
 
 
 def _circle_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, gamma: float, margin: float, remove_diagonal: bool,
