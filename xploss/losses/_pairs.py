@@ -324,7 +324,7 @@ def contrastive_from_distances(distances: Any, labels: Any, /, *, margin: float 
     >>> import numpy as np, xploss
     >>> d = np.sqrt(np.array([65.0, 4.0, 20.0]))  # TF Addons' docstring distances
     >>> xploss.contrastive_from_distances(d, np.array([1, 1, 0]), margin=5.0, reduction="none").round(6).tolist()
-    [65.0, 4.0, 0.278640]
+    [65.0, 4.0, 0.27864]
     """
     fn = "contrastive_from_distances"
     be = resolve(fn, {"distances": distances, "labels": labels, "sample_weight": sample_weight})
@@ -978,7 +978,7 @@ def bpr(pos_scores: Any, neg_scores: Any, /, *, sample_weight: Any = None, reduc
     Evaluated as a stable softplus: finite for score gaps of ±1e4 (``-log σ`` overflows to ``inf`` at
     -100 in float32), gradient ``∓σ(s⁻ - s⁺)``.  RecBole's ``BPRLoss`` computes
     ``-log(1e-10 + σ(s⁺ - s⁻))``: capped at 23.03 with a vanishing gradient for badly ordered pairs;
-    that cap is not reproduced (equal to within 1e-10 · e^{|gap|} elsewhere).
+    that cap is not reproduced (the two differ by about ``1e-10 · (1 + exp(s⁻ - s⁺))``).
 
     See Also
     --------
