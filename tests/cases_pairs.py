@@ -253,7 +253,5 @@ CASES = [
     Case("triplet_distance", make=triplet_inputs(), extreme=scaled(1e6, 3), **_T),
     Case("triplet_distance-cosine-swap", make=triplet_inputs("cosine", 0.5, True),
          opts={"distance": "cosine", "margin": 0.5, "swap": True}, **_T),
-    Case("triplet_distance-sq", make=triplet_inputs("squared_euclidean", 2.0),
-         opts={"distance": "squared_euclidean", "margin": 2.0}, **_T),
     Case("bpr", xploss.bpr, bpr_inputs, ref_bpr, nonneg=True, extreme=_huge),
 ]
