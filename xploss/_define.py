@@ -186,6 +186,8 @@ class Bound:
             loss, res, (valid, norm) = self.prim.forward(xp, *xs, **self.kwargs)
             if self.reduction not in ("mean", "weighted_mean", *_reduce.NORMALIZERS):
                 valid = norm = None
+            if norm is valid:  # the same count twice: one residual (torch.compile refuses a tensor saved twice)
+                norm = None
             return loss, res, valid, norm
         loss, res = self.prim.forward(xp, *xs, **self.kwargs)
         valid, norm = self._normalizer(xp, xs)
