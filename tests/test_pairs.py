@@ -234,6 +234,30 @@ def test_callable_distance_under_jax_jit() -> None:
         assert_close(g, to_numpy(e), dtype="float64")
 
 
+@pytest.mark.slow
+def test_callable_distance_compiles() -> None:
+    """torch.compile(fullgraph=True) and tf.function(jit_compile=True) trace the user's distance and the hinge."""
+    torch, tf = _load(Backend.TORCH), _load(Backend.TENSORFLOW)
+    ref = np.mean(ref_triplet_distance(X1, X2, X3, distance=squared_distance, margin=2.0, swap=True))
+
+    def f(a, p, n):
+        return xploss.triplet_margin_with_distance(a, p, n, distance=squared_distance, margin=2.0, swap=True)
+
+    torch._dynamo.reset()
+    xs = [torch.tensor(x, requires_grad=True) for x in (X1, X2, X3)]
+    value = torch.compile(f, backend="eager", fullgraph=True)(*xs)
+    value.backward()
+    assert_close(value, ref, dtype="float64")
+    eager = _vg(f, Backend.TORCH, (X1, X2, X3), (0, 1, 2))[1]
+    for x, e in zip(xs, eager):
+        assert_close(x.grad, e, dtype="float64")
+    compiled = tf.function(xploss.value_and_grad(f, argnums=(0, 1, 2)), jit_compile=True)
+    value, grads = compiled(*(tf.constant(x) for x in (X1, X2, X3)))
+    assert_close(value, ref, dtype="float64")
+    for g, e in zip(grads, eager):
+        assert_close(g, e, dtype="float64")
+
+
 # -- 4. errors --------------------------------------------------------------------------------------
 
 def _error_calls(T):
