@@ -428,3 +428,19 @@ def test_center_update_compiles() -> None:
     expected = _center_update_ref(X, c, Y, 0.5)
     xla = tf.function(lambda a, b, y: xploss.center_update(a, b, y), jit_compile=True)
     assert_close(xla(tf.constant(X), tf.constant(c), tf.constant(Y)), expected, dtype="float64")
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
+    "xploss._define (9a52434) keeps the per-sample loss as a residual of every VJP primitive; with "
+    "reduction='none' and no weight that residual is the output itself, which the torch Function marks "
+    "non-differentiable: the output has no grad_fn (JAX and TF are right). Fix: keep it only when the output "
+    "is not the loss (reduction != 'none' or a weight)"))
+@pytest.mark.parametrize("fn", [xploss.arcface, xploss.center], ids=["arcface", "center"])
+def test_torch_reduction_none_is_differentiable(fn) -> None:
+    """torch.autograd's Jacobian of the per-sample losses (one backward per sample) equals torch.func.jacrev's."""
+    torch = _load(Backend.TORCH)
+    x, w, y = (torch.tensor(a) for a in (X, W, Y))
+    out = fn(x.requires_grad_(True), w, y, reduction="none")
+    rows = [torch.autograd.grad(out[i], x, retain_graph=True)[0] for i in range(out.shape[0])]
+    expected = torch.func.jacrev(lambda a: fn(a, w, y, reduction="none"))(x.detach())
+    assert_close(torch.stack(rows), expected.numpy(), dtype="float64")

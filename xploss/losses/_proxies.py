@@ -78,7 +78,10 @@ def _margin_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, **static: Any) -> tu
     _, _, y, s = arrays
     xh, nx, wh, nw, lse = res
     u, dphi, z = _logits(xp, xh, wh, y, s, static)
-    gz = _ce_index_grad(xp, (z, y, None), (lse,), g, **_CE)[0]  # g · (softmax(z) - onehot(y))
+    # softmax(z) - onehot(y), then times g: the cotangent stays out of the fused (possibly in-place) kernel,
+    # which torch.func.jacrev batches (z is not batched, g is)
+    gz = _ce_index_grad(xp, (z, y, None), (lse,), 1.0, **_CE)[0]
+    gz = gz * (xp.expand_dims(g, axis=1) if g.ndim == 1 else g)
     gu = gz * s
     gt = xp.squeeze(_ops.take_along_axis(xp, gu, xp.expand_dims(y, axis=1), 1), axis=1)
     gcos = _ops.subtract_at(xp, gu, y, gt * (1.0 - dphi), 1)  # the target's entry times dφ/dc
