@@ -30,6 +30,9 @@ TFA_NOTE = ("tensorflow_addons.losses.contrastive_loss, its source line by line 
 KERAS_ZERO_NOTE = ("a zero pred row: Keras 3.15 floors the norm at 1e-7 (x·min(rsqrt(Σx²), 1e7)): value 0 and, on "
                    "TensorFlow, the gradient −t̂·1e7, as xploss (Keras on JAX/torch: NaN)")
 OPTAX_EPS_NOTE = "epsilon clamps the squared norm: rows with Σx² < 1.5 are scaled by 1/sqrt(1.5)"
+TINY_NOTE = ("norms below F.cosine_similarity's eps = 1e-8 (1e-10, 3e-9, 0): torch clamps the norm in place "
+             "under no_grad, so the norm's own slope still flows (gradients ~1e8), as xploss; a zero negative "
+             "ties d(a, n) = d(p, n) = 1: torch.minimum splits the gradient, as xploss")
 TORCH_ZERO_NOTE = ("a zero x1 row: cos = 0 through torch's 1e-12 inside the squared norms, gradient "
                    "∓x2/sqrt(1e-12 (|x2|² + 1e-12)) (finite, ~1e6)")
 
@@ -126,8 +129,9 @@ def _pairwise(x: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
     return d * d if kind != "euclidean" else d
 
 
-def triplets(kind: str, margin: float, swap: bool) -> Any:
-    """Anchor/positive/negative (N, 4) with the hinge slack and the swap choice GAP away from their ties."""
+def triplets(kind: str, margin: float, swap: bool, tiny: bool = False) -> Any:
+    """Anchor/positive/negative (N, 4) with the hinge slack and the swap choice GAP away from their ties;
+    ``tiny``: rows of norm 1e-10 and 3e-9 (below F.cosine_similarity's eps 1e-8) and a zero negative."""
     def gen(rng: np.random.Generator) -> dict:
         def draw() -> tuple:
             return tuple(rng.normal(size=(N, 4)) for _ in range(3))
@@ -138,6 +142,10 @@ def triplets(kind: str, margin: float, swap: bool) -> Any:
             return out | (np.abs(d_an - d_pn) < GAP) if swap else out
 
         a, p, n = _redraw(rng, draw, bad, "triplets")
+        if tiny:
+            a[0] *= 1e-10
+            p[2] *= 3e-9
+            n[1] = 0.0
         return {"anchor": a, "positive": p, "negative": n, "w": rng.uniform(0.2, 2.0, N)}
     return gen
 
@@ -306,6 +314,11 @@ def _triplet_cases() -> list[Case]:
                                    _torch_triplet("cosine", 0.5, swap), *apn, note="torch built-in"),),
                           triplets("cosine", 0.5, swap), apn))
     cases += [
+        Case("triplet_margin_with_distance/cosine,tiny-norms",
+             X("triplet_margin_with_distance", *apn, distance="cosine", margin=3.0, swap=True),
+             (Formula("F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda x, y: "
+                      "1 − F.cosine_similarity(x, y), margin=3.0, swap=True)", _torch_triplet("cosine", 3.0, True),
+                      *apn, note=TINY_NOTE),), triplets("cosine", 3.0, True, tiny=True), apn),
         Case("triplet_margin_with_distance/squared,margin=2",
              X("triplet_margin_with_distance", *apn, distance="squared_euclidean", margin=2.0),
              (Formula("F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda x, y: "
