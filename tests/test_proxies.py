@@ -308,6 +308,31 @@ def test_gradgradcheck_torch(name: str) -> None:
     assert torch.autograd.gradgradcheck(lambda a, b: case.fn(a, b, yt, **case.opts), (xt, wt))
 
 
+def test_jax_hessian_arcface() -> None:
+    """JAX: custom_vjp's backward is jnp code, so jax.hessian works; it equals differences of the gradient."""
+    jax = _load(Backend.JAX)
+    import jax.numpy as jnp
+
+    case = BY_ID["arcface"]
+    x, w, y = case.make(np.random.default_rng(1))
+    x, w, y = x[:3], w[:3], y[:3] % 3
+    wj, yj = jnp.asarray(w), jnp.asarray(y)
+
+    def f(a):
+        return xploss.arcface(a, wj, yj, **case.opts)
+
+    hess = np.asarray(jax.hessian(f)(jnp.asarray(x))).reshape(x.size, x.size)
+    grad = jax.grad(f)
+    fd = np.zeros_like(hess)
+    h = 1e-5
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = h
+        e = e.reshape(x.shape)
+        fd[:, k] = ((np.asarray(grad(jnp.asarray(x + e))) - np.asarray(grad(jnp.asarray(x - e)))) / (2 * h)).ravel()
+    assert_close(hess, fd, dtype="float64", rtol=1e-6)
+
+
 # -- 5. one training step lowers the loss -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["arcface", "cosface", "center"])
