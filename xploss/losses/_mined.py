@@ -138,7 +138,7 @@ def _hard_fwd(xp: Any, x: Any, labels: Any, *, margin: float, soft: bool, distan
     z, ok, *_ = _hard_parts(xp, x, labels, margin, distance, normalize)
     loss = xp.where(ok, _hinge(xp, xp.where(ok, z, xp.zeros_like(z)), soft), xp.zeros_like(z))
     valid = _float(xp, ok, z)
-    return loss, (), (valid, valid + 0.0)  # two tensors: torch.compile refuses one output returned twice
+    return loss, (), (valid, valid)
 
 
 def _hard_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, soft: bool, distance: str,
@@ -181,7 +181,7 @@ def _semi_fwd(xp: Any, x: Any, labels: Any, *, margin: float, distance: str, nor
     z, act, _, _ = _semi_parts(xp, x, labels, margin, distance, normalize)
     loss = xp.sum(xp.where(act, _hinge(xp, z, False), xp.zeros_like(z)), axis=1)
     valid = xp.sum(_float(xp, act, z), axis=1)
-    return loss, (), (valid, valid + 0.0)  # two tensors: torch.compile refuses one output returned twice
+    return loss, (), (valid, valid)
 
 
 def _semi_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, distance: str,
@@ -234,7 +234,7 @@ def _all_fwd(xp: Any, x: Any, labels: Any, *, margin: float, distance: str, norm
         valid = xp.sum(xp.where(pos, c, zeros), axis=1)
     else:
         valid = xp.sum(posf, axis=1) * xp.sum(negf, axis=1)
-    return loss, (), (valid, valid + 0.0)  # two tensors: torch.compile refuses one output returned twice
+    return loss, (), (valid, valid)
 
 
 def _all_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, distance: str, normalize: bool,
@@ -278,7 +278,7 @@ def _lifted_fwd(xp: Any, x: Any, labels: Any, *, margin: float, pos_margin: floa
     r = xp.maximum(J, xp.zeros_like(J))
     loss = xp.sum(0.5 * r * r, axis=1)
     valid = xp.sum(_float(xp, act, J), axis=1)
-    return loss, (), (valid, valid + 0.0)  # two tensors: torch.compile refuses one output returned twice
+    return loss, (), (valid, valid)
 
 
 def _lifted_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, pos_margin: float, distance: str,
