@@ -841,8 +841,9 @@ def triplet_margin_with_distance(anchor: Any, positive: Any, negative: Any, /, *
     ----------
     anchor, positive, negative : array
         Embeddings of one shape ``(N, D)`` (or ``(D,)``), the distance over the last axis.
-    distance : {"euclidean", "squared_euclidean", "cosine"} or callable, default "euclidean"
-        ``"euclidean"``: torch's ``pairwise_distance``, ``||x - y + 1e-6||_2`` (torch's default);
+    distance : {"euclidean", "squared_euclidean", "cosine"}, callable or None, default "euclidean"
+        ``"euclidean"`` (or None, torch's ``distance_function=None``): torch's ``pairwise_distance``,
+        ``||x - y + 1e-6||_2``;
         ``"squared_euclidean"``: its square; ``"cosine"``: ``1 - F.cosine_similarity(x, y, eps=1e-8)``
         (each norm clamped at 1e-8).  A callable ``d(x, y)`` returns the ``(N,)`` distances of the
         rows, computed with the arrays' own library and differentiated by its autodiff; xploss then
@@ -903,6 +904,8 @@ def triplet_margin_with_distance(anchor: Any, positive: Any, negative: Any, /, *
     _checks.require(isinstance(swap, bool), fn, "swap", "a bool", repr(swap))
     sample_weight = _checks.weight(fn, xp, sample_weight, anchor, -1)
     _checks.reduction(fn, reduction)
+    if distance is None:  # torch's distance_function=None: pairwise_distance
+        distance = "euclidean"
     if isinstance(distance, str):
         _checks.require(distance in DISTANCES, fn, "distance", "one of " + ", ".join(map(repr, DISTANCES))
                         + " or a callable d(x, y) -> (N,)", repr(distance))
