@@ -258,3 +258,19 @@ def test_normalised_losses_ignore_the_embedding_scale(seed: int, scale: float) -
              lambda e: xploss.n_pairs(e, e[::-1], similarity="cosine")]
     for call in calls:
         assert_close(call(scale * x), call(x), dtype="float64")
+
+
+@pytest.mark.parametrize("fn", [xploss.batch_all_triplet, xploss.batch_semi_hard_triplet], ids=["all", "semi"])
+def test_no_cubic_memory(fn) -> None:
+    """N = 256 on NumPy: the value and gradient peak well below one (N, N, N) float64 tensor (128 MiB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(9)
+    x, labels = rng.normal(size=(256, 8)), rng.integers(0, 20, size=256)
+    tracemalloc.start()
+    try:
+        xploss.value_and_grad(lambda e: fn(e, labels))(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20, f"peak {peak / 2**20:.1f} MiB"
