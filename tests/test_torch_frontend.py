@@ -160,6 +160,10 @@ def _autocast_inputs(name: str, g: torch.Generator) -> tuple:
         "GaussianNLLLoss": (x, torch.randn(n, c, generator=g), torch.rand(n, c, generator=g) + 0.5),
         "TripletMarginLoss": (x, torch.randn(n, c, generator=g), torch.randn(n, c, generator=g)),
         "PoissonNLLLoss": (x, torch.rand(n, c, generator=g) * 3),
+        "TripletMarginWithDistanceLoss": (x, torch.randn(n, c, generator=g), torch.randn(n, c, generator=g)),
+        "CosineEmbeddingLoss": (x, torch.randn(n, c, generator=g), torch.randint(0, 2, (n,), generator=g) * 2.0 - 1),
+        "MarginRankingLoss": (x[:, 0], torch.randn(n, generator=g), torch.randint(0, 2, (n,), generator=g) * 2.0 - 1),
+        "HingeEmbeddingLoss": (x, torch.randint(0, 2, (n, c), generator=g) * 2.0 - 1),
     }.get(name, (x, torch.randn(n, c, generator=g)))
 
 
@@ -250,6 +254,10 @@ def test_torch_func_grad_jacrev_hessian(case):
     red = "none" if "none" in case.reductions else "sum"
     jac = torch.func.jacrev(lambda x: loss(x, *xs[1:], reduction=red))(xs[0])
     _assert_close(jac, _fd_jacobian(case, nums[0], red), f"{case.id} jacrev ({red})")
+    if case.coupled:  # batch-coupled losses have a VJP only: forward mode is refused with an xploss error
+        with pytest.raises(xploss.XplossError, match=r"forward-mode differentiation .* VJP only"):
+            torch.func.hessian(loss)(*xs)
+        return
     hess = torch.func.hessian(loss)(*xs)  # forward over reverse: the Function's jvp over its vjp
     grad0 = torch.func.grad(loss)
     fd = torch.zeros_like(hess)
@@ -261,7 +269,10 @@ def test_torch_func_grad_jacrev_hessian(case):
     _assert_close(hess, fd.numpy(), f"{case.id} hessian vs differences of the gradient", rtol=1e-6)
 
 
-PER_SAMPLE = [c for c in ONE_PER_LOSS if "penalty" not in c.id]  # the penalties have no samples
+# the penalties have no samples; a batch-coupled loss of a batch of one is another loss (no in-batch negatives),
+# except the proxy losses, coupled through their class weights only
+PER_SAMPLE = [c for c in ONE_PER_LOSS if "penalty" not in c.id
+              and (not c.coupled or c.fn in (xploss.arcface, xploss.cosface, xploss.center))]
 
 
 @pytest.mark.parametrize("case", PER_SAMPLE, ids=_ids(PER_SAMPLE))

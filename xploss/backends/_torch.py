@@ -17,12 +17,15 @@ import torch
 import torch._C._functorch as _functorch
 
 from .._api import check_caller
-from .._errors import XplossTypeError, dtype_name, error
+from .._errors import XplossError, XplossTypeError, dtype_name, error
 from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
 
 def _recording(*xs: Any) -> bool:
-    return torch.is_grad_enabled() and any(x.requires_grad for x in xs if isinstance(x, torch.Tensor))
+    """Is autograd recording these tensors, or a torch.func transform wrapping them?  (No in-place fast path
+    then: a vmapped operand, e.g. jacrev's batched cotangent, cannot be written into an unbatched buffer.)"""
+    return (torch.is_grad_enabled() and any(x.requires_grad for x in xs if isinstance(x, torch.Tensor))) or \
+        torch._C._are_functorch_transforms_active()
 
 
 _BLOCK = 1 << 17  # elements per block (512 KiB of float32: cache-resident temporaries)
@@ -184,6 +187,10 @@ class _ForwardModeLossFunction(_LossFunction):
     @staticmethod
     def jvp(ctx: Any, _: Any, *tangents: Any) -> tuple:
         """Forward mode (torch.func.jvp, jacfwd, hessian): the hand JVP, ``sum(partial * tangent)``."""
+        if ctx.bound.prim.partials is None:
+            raise XplossError(f"xploss.{ctx.bound.prim.name}: forward-mode differentiation (torch.func.jvp, jacfwd, "
+                              "hessian) is not available for this batch-coupled loss: its derivative is a VJP only. "
+                              "Use reverse mode (torch.func.grad, jacrev, vjp, or loss.backward()).")
         arrays = ctx.saved_tensors[: ctx.n_arrays]
         _, t_out = ctx.bound.jvp(xp, tuple(arrays), tangents)
         return (t_out, *(None for _ in ctx.static_res))
