@@ -37,7 +37,8 @@ def family_losses(family: str) -> dict[str, str]:
     import xploss
 
     module = importlib.import_module(f"xploss.losses._{family}")
-    return {name: getattr(xploss, name).__name__ for name in module.__all__}
+    return {name: getattr(xploss, name).__name__ for name in module.__all__
+            if hasattr(getattr(xploss, name), "__xploss_loss__")}  # helpers such as center_update are not losses
 
 
 def load_rows() -> tuple[str, list[dict[str, Any]]]:
