@@ -59,66 +59,72 @@ def _back(xp: Any, xh: Any, n: Any, g: Any) -> Any:
     return g if n is None else _metric.normalize_vjp(xp, xh, n, g)
 
 
-def _rows(xp: Any, s: int, e: int | None, n: int | None) -> Any:
-    return xp.arange(s, n if e is None else e)
+def _partners(xp: Any, kh: Any, n: int, shift: int) -> Any:
+    """The target key of each query row ``i``: row ``(i + shift) mod M`` of ``kh`` (``(n, D)``, static slices)."""
+    if shift == 0:
+        return kh[:n, :]
+    return xp.concat([kh[shift:, :], kh[:shift, :]], axis=0)[:n, :]
 
 
-def _block(xp: Any, qh: Any, kht: Any, scale: Any, bias: Any, s: int, e: int | None, *, same: bool,
-           shift: int | None, ql: Any, kl: Any) -> tuple[Any, Any, Any, Any]:
-    """One row block: ``(S, Z, candidate mask or None, target mask)`` of shape ``(b, M)``."""
+def _unpartner(xp: Any, dt: Any, m: int, shift: int) -> Any:
+    """The adjoint of :func:`_partners`: ``(n, D)`` cotangents of the target rows back to ``(M, D)``."""
+    n = dt.shape[0]
+    if shift == 0:
+        return dt if n == m else xp.concat([dt, xp.zeros((m - n, dt.shape[1]), dtype=dt.dtype)], axis=0)
+    return xp.concat([dt[m - shift:, :], dt[:m - shift, :]], axis=0)  # one set (n == m): roll back
+
+
+def _logits(xp: Any, qh: Any, kht: Any, scale: Any, bias: Any, s: int, e: int | None, same: bool) -> Any:
+    """One row block of ``Z = scale · Q̂ K̂ᵀ (+ bias)`` (the scale folded into the rows: O(b·D)), the
+    self-similarities at ``-inf`` when ``Q`` and ``K`` are one set (not candidates)."""
     qb = qh[s:e, :]
-    S = qb @ kht
-    Z = scale * S if bias is None else scale * S + bias
-    m = kht.shape[-1]
-    cols = xp.arange(m)
-    rows = _rows(xp, s, e, qh.shape[0])
-    cand = None
+    Z = (scale * qb) @ kht
+    if bias is not None:
+        Z = Z + bias
     if same:
-        cand = rows[:, None] != cols[None, :]
-    if shift is not None:
-        tgt = ((rows + shift) % m)[:, None] == cols[None, :]
-    else:
-        tgt = ql[s:e][:, None] == kl[None, :]
-        if cand is not None:
-            tgt = xp.logical_and(tgt, cand)
-    return S, Z, cand, tgt
+        rows = xp.arange(s, qh.shape[0] if e is None else e)
+        Z = xp.where(rows[:, None] == xp.arange(kht.shape[-1])[None, :], xp.full_like(Z, -math.inf), Z)
+    return Z
 
 
-def _lse(xp: Any, Z: Any, cand: Any) -> Any:
-    """Row log-sum-exp ``(b, 1)`` over the candidates (finite for ±1e4-scale logits)."""
-    if cand is None:
-        mx = xp.max(Z, axis=-1, keepdims=True)
-        return xp.log(xp.sum(xp.exp(Z - mx), axis=-1, keepdims=True)) + mx
-    return _metric.masked_logsumexp(xp, Z, cand)
+def _lse(xp: Any, Z: Any) -> Any:
+    """Row log-sum-exp ``(b,)`` (``-inf`` entries are not candidates; finite for ±1e4-scale logits)."""
+    mx = xp.max(Z, axis=-1, keepdims=True)
+    mx = xp.where(xp.isfinite(mx), mx, xp.zeros_like(mx))
+    return xp.log(xp.sum(xp.exp(Z - mx), axis=-1)) + mx[:, 0]
 
 
-def _softmax(xp: Any, Z: Any, cand: Any, lse: Any) -> Any:
-    if cand is None:
-        return xp.exp(Z - lse)
-    return _metric.masked_softmax(xp, Z, cand, lse)
+def _finite(xp: Any, v: Any) -> Any:
+    return xp.where(xp.isfinite(v), v, xp.zeros_like(v))
 
 
 def _core_forward(xp: Any, qh: Any, kh: Any, scale: Any, bias: Any, *, same: bool, shift: int | None, ql: Any,
                   kl: Any, cols: bool, block: int) -> tuple[Any, Any, Any, Any, Any]:
-    """Per-row ``(f, lse, npos, diag, col_lse)``: the loss ``LSE − Σ q Z`` (0 for a row without
-    positives), its log-sum-exp, its positive count, and for ``cols`` (CLIP) the diagonal logits and the
-    column log-sum-exp."""
+    """Per-row ``(f, lse, npos, target logit, col_lse)``: the loss ``LSE − Σ q Z`` (0 for a row without
+    positives), its log-sum-exp, its positive count (None for one-index targets), the target logit
+    (one-index targets) and, for ``cols`` (CLIP), the column log-sum-exp."""
     kht = xp.matrix_transpose(kh)
-    fs, lses, nps, diags = [], [], [], []
+    n = qh.shape[0]
+    fs, lses, nps = [], [], []
+    zt = None
+    if shift is not None:  # the target logit by row dot products: O(N·D)
+        zt = scale * xp.sum(qh * _partners(xp, kh, n, shift), axis=-1)
+        zt = zt if bias is None else zt + bias
     cmax = csum = None
-    for s, e in _spans(qh.shape[0], block):
-        _, Z, cand, tgt = _block(xp, qh, kht, scale, bias, s, e, same=same, shift=shift, ql=ql, kl=kl)
-        lse = _lse(xp, Z, cand)
-        zero = xp.zeros_like(Z)
-        npos = xp.sum(xp.astype(tgt, Z.dtype), axis=-1)
-        zt = xp.sum(xp.where(tgt, Z, zero), axis=-1)
-        has = npos > 0
-        mean_t = zt / xp.where(has, npos, xp.ones_like(npos))
-        fs.append(xp.where(has, lse[:, 0] - mean_t, xp.zeros_like(npos)))
-        lses.append(lse[:, 0])
-        nps.append(npos)
+    for s, e in _spans(n, block):
+        Z = _logits(xp, qh, kht, scale, bias, s, e, same)
+        lse = _lse(xp, Z)
+        lses.append(lse)
+        if shift is None:
+            tgt = ql[s:e][:, None] == kl[None, :]
+            if same:
+                tgt = xp.logical_and(tgt, xp.isfinite(Z))
+            npos = xp.sum(xp.astype(tgt, Z.dtype), axis=-1)
+            has = npos > 0
+            mean_t = xp.sum(xp.where(tgt, Z, xp.zeros_like(Z)), axis=-1) / xp.where(has, npos, xp.ones_like(npos))
+            fs.append(xp.where(has, lse - mean_t, xp.zeros_like(npos)))
+            nps.append(npos)
         if cols:  # running column log-sum-exp (no candidate mask: CLIP)
-            diags.append(zt)
             bmax = xp.max(Z, axis=0)
             nmax = bmax if cmax is None else xp.maximum(cmax, bmax)
             part = xp.sum(xp.exp(Z - nmax[None, :]), axis=0)
@@ -128,40 +134,60 @@ def _core_forward(xp: Any, qh: Any, kh: Any, scale: Any, bias: Any, *, same: boo
     def cat(parts: list) -> Any:
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
+    lse = cat(lses)
+    if shift is None:
+        f, npos = cat(fs), cat(nps)
+    else:
+        f, npos = lse - zt, None
     col_lse = None if not cols else xp.log(csum) + cmax
-    return cat(fs), cat(lses), cat(nps), (cat(diags) if cols else None), col_lse
+    return f, lse, npos, zt, col_lse
 
 
 def _core_vjp(xp: Any, qh: Any, kh: Any, scale: Any, bias: Any, g_rows: Any, lse: Any, *, same: bool,
               shift: int | None, ql: Any, kl: Any, g_cols: Any = None, col_lse: Any = None,
               block: int) -> tuple[Any, Any, Any, Any]:
     """Cotangents ``(dQ̂, dK̂, d scale, d bias)`` given ``g_rows`` (that of ``f``) and, for CLIP,
-    ``g_cols`` (that of the column losses ``col_lse_j − Z_jj``)."""
+    ``g_cols`` (that of the column losses ``col_lse_j − Z_jj``).
+
+    ``G = g (softmax(Z) − q)`` block by block; ``dQ̂ = s G K̂``, ``dK̂ = s Gᵀ Q̂``, ``d s = Σ G ∘ Q̂K̂ᵀ``
+    (``= Σ (G K̂) ∘ Q̂``: O(N·D)); one-index targets enter through their rows, never a ``(b, M)`` mask."""
     kht = xp.matrix_transpose(kh)
-    dqs = []
-    dk = dscale = dbias = None
-    for s, e in _spans(qh.shape[0], block):
-        S, Z, cand, tgt = _block(xp, qh, kht, scale, bias, s, e, same=same, shift=shift, ql=ql, kl=kl)
-        zero = xp.zeros_like(Z)
-        P = _softmax(xp, Z, cand, lse[s:e][:, None])
-        tf = xp.astype(tgt, Z.dtype)
-        npos = xp.sum(tf, axis=-1)
-        has = npos > 0
-        gb = xp.where(has, g_rows[s:e], xp.zeros_like(npos))
-        G = gb[:, None] * P - (gb / xp.where(has, npos, xp.ones_like(npos)))[:, None] * tf
+    n, m = qh.shape[0], kh.shape[0]
+    lse = _finite(xp, lse)
+    gks = []
+    dk = dbias = None
+    for s, e in _spans(n, block):
+        Z = _logits(xp, qh, kht, scale, bias, s, e, same)
+        gb = g_rows[s:e]
+        if shift is None:
+            tgt = ql[s:e][:, None] == kl[None, :]
+            if same:
+                tgt = xp.logical_and(tgt, xp.isfinite(Z))
+            tf = xp.astype(tgt, Z.dtype)
+            npos = xp.sum(tf, axis=-1)
+            has = npos > 0
+            gb = xp.where(has, gb, xp.zeros_like(gb))
+            share = gb / xp.where(has, npos, xp.ones_like(npos))
+            G = gb[:, None] * xp.exp(Z - lse[s:e][:, None]) - share[:, None] * tf
+        else:
+            G = gb[:, None] * xp.exp(Z - lse[s:e][:, None])
         if g_cols is not None:
-            G = G + g_cols[None, :] * xp.exp(Z - col_lse[None, :]) - xp.where(tgt, g_cols[None, :] + zero, zero)
-        dS = scale * G
-        dqs.append(dS @ kh)
-        part = xp.matrix_transpose(dS) @ qh[s:e, :]
+            G = G + g_cols[None, :] * xp.exp(Z - col_lse[None, :])
+        gks.append(G @ kh)
+        part = xp.matrix_transpose(G) @ qh[s:e, :]
         dk = part if dk is None else dk + part
-        ds = xp.sum(G * S)
-        dscale = ds if dscale is None else dscale + ds
         if bias is not None:
             db = xp.sum(G)
             dbias = db if dbias is None else dbias + db
-    dq = dqs[0] if len(dqs) == 1 else xp.concat(dqs, axis=0)
-    return dq, dk, dscale, dbias
+    gk = gks[0] if len(gks) == 1 else xp.concat(gks, axis=0)
+    if shift is not None:  # the target terms −g_t at (i, t_i): rows of K̂ and Q̂
+        gt = g_rows if g_cols is None else g_rows + g_cols[:n]
+        gk = gk - gt[:, None] * _partners(xp, kh, n, shift)
+        dk = dk - _unpartner(xp, gt[:, None] * qh, m, shift)
+        if bias is not None:
+            dbias = dbias - xp.sum(gt)
+    dscale = xp.sum(gk * qh)
+    return scale * gk, scale * dk, dscale, dbias
 
 
 # -- NT-Xent -----------------------------------------------------------------------------------
@@ -207,7 +233,7 @@ def _infonce_fwd(xp: Any, q: Any, k: Any, tau: Any, ql: Any, kl: Any, *, normali
     shift = 0 if ql is None else None
     f, lse, npos, _, _ = _core_forward(xp, qh, kh, 1.0 / tau, None, same=False, shift=shift, ql=ql, kl=kl,
                                        cols=False, block=block)
-    valid = xp.astype(npos > 0, f.dtype)
+    valid = xp.ones_like(f) if npos is None else xp.astype(npos > 0, f.dtype)
     return f, ((qh, nq, kh, nk, lse) if normalize else (lse,)), (valid, None)
 
 
