@@ -137,8 +137,8 @@ def _core_forward(xp: Any, qh: Any, kh: Any, scale: Any, bias: Any, *, same: boo
     lse = cat(lses)
     if shift is None:
         f, npos = cat(fs), cat(nps)
-    else:
-        f, npos = lse - zt, None
+    else:  # >= 0 (the target is a candidate): clamp the rounding of two different sums of the same products
+        f, npos = xp.maximum(lse - zt, xp.zeros_like(zt)), None
     col_lse = None if not cols else xp.log(csum) + cmax
     return f, lse, npos, zt, col_lse
 
@@ -321,6 +321,7 @@ def _clip_fwd(xp: Any, img: Any, txt: Any, scale: Any, bias: Any, *, normalize: 
     _, lse, _, diag, col_lse = _core_forward(xp, ih, th, scale, bias, same=False, shift=0, ql=None, kl=None,
                                              cols=True, block=block)
     out = 0.5 * (lse + col_lse) - diag
+    out = xp.maximum(out, xp.zeros_like(out))  # >= 0 but for rounding (the diagonal is in both sums)
     return out, ((ih, ni, th, nt, lse, col_lse) if normalize else (lse, col_lse))
 
 
