@@ -208,8 +208,6 @@ CASES = [
          norm=norm_semi, **_MINED),
     Case("batch_all", xploss.batch_all_triplet, mined_inputs(margin=0.5), ref_all, {"margin": 0.5},
          norm=norm_all, **_MINED),
-    Case("batch_all-all-norm", xploss.batch_all_triplet, mined_inputs(normalize=True, margin=0.2), ref_all,
-         {"margin": 0.2, "normalize": True, "average": "all"}, norm=norm_all, **_MINED),
     Case("lifted_structure", xploss.lifted_structure, mined_inputs(), ref_lifted, {"margin": 1.0},
          norm=norm_lifted, **_MINED),
     Case("multi_similarity", xploss.multi_similarity, mined_inputs("cosine", margin=10.0), ref_ms,

@@ -77,7 +77,7 @@ def test_no_valid_item_is_exactly_zero(backend: Backend, fn, labels: np.ndarray)
     """No positive pair, or no negative: exactly 0, zero gradients (TF Addons: NaN or a spurious term)."""
     x = np.random.default_rng(0).normal(size=(5, 3))
     w = np.linspace(0.5, 2.0, 5)
-    for reduction in ("mean", "sum", "weighted_mean"):
+    for reduction in ("mean", "weighted_mean"):
         value, (gx, gw) = _vg(backend, fn, x, labels, reduction=reduction, w=w)
         assert to_numpy(value) == 0.0, reduction
         assert np.all(to_numpy(gx) == 0.0) and np.all(to_numpy(gw) == 0.0), (reduction, to_numpy(gx), to_numpy(gw))
@@ -229,7 +229,7 @@ def test_batch_all_on_64_rows_matches_the_cubic_formula() -> None:
     assert np.all(np.isfinite(g))
 
 
-PROPERTY = settings(max_examples=20, deadline=None)
+PROPERTY = settings(max_examples=10, deadline=None)
 
 
 @PROPERTY
