@@ -137,6 +137,28 @@ def peak(impl: str, n: int, d: int, threads: int | None) -> float:
     return int(out[-1])
 
 
+def jax_row(n: int, d: int, args: argparse.Namespace) -> None:
+    """xploss vs optax under jax.jit; optax's cosine matrix broadcasts a (2N, 2N, D) array: when that does not
+    fit, both run at the largest N (halving) where it does."""
+    fx, fo, conv = jax_calls()
+    while True:
+        z1, z2 = inputs(n, d)
+        ja = [conv(z1), conv(z2)]
+        try:
+            t = compare(fx, fo, ja, ja, args.pairs, args.sample_s)
+            break
+        except Exception as exc:  # XLA's RESOURCE_EXHAUSTED
+            if "RESOURCE_EXHAUSTED" not in str(exc) or n <= 64:
+                raise
+            print(f"# jax.jit: optax ntxent at N = {n} needs {(2 * n) ** 2 * d * 4 / 2**30:.0f} GiB "
+                  "((2N, 2N, D) broadcast in its cosine_similarity): out of memory; halving N", flush=True)
+            n //= 2
+    print(f"jax.jit (N = {n})")
+    print(f"{'':18s} {'optax':8s} {float(fo(*ja)[0]):10.6f} {1e3 * t.t_x:10.2f} {1e3 * t.t_n:10.2f} "
+          f"{t.ratio:12.3f}   [{t.lo:.3f}, {t.hi:.3f}]   (first call: xploss {t.first_x:.2f} s, "
+          f"optax {t.first_n:.2f} s)", flush=True)
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", type=int, default=7, help="interleaved A/B pairs per comparison")
     ap.add_argument("--sample-s", type=float, default=0.3, help="seconds per timing sample")
     ap.add_argument("--no-pml", action="store_true", help="skip pytorch-metric-learning")
+    ap.add_argument("--memory-only", action="store_true", help="only the peak-memory rows")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n = args.n or (512 if args.quick else 4096)
@@ -165,20 +188,17 @@ def main(argv: list[str] | None = None) -> None:
     z1, z2 = inputs(n, d)
     ta = torch_args(z1, z2)
     x = torch_fwdbwd(xploss_ntxent)
-    lx = float(xploss_ntxent(*ta))
-    print(f"{'torch eager':18s} {'impl':8s} {'loss':>10s} {'xploss ms':>10s} {'impl ms':>10s} "
+    lx = float(xploss_ntxent(*ta).detach())
+    print(f"{'':18s} {'impl':8s} {'loss':>10s} {'xploss ms':>10s} {'impl ms':>10s} "
           f"{'xploss/impl':>12s} {'95% CI':>16s}")
-    for name in impls[1:]:
+    print("torch eager")
+    for name in impls[1:] if not args.memory_only else []:
         t = compare(x, torch_fwdbwd(TORCH_IMPLS[name]), ta, ta, args.pairs, args.sample_s)
-        loss = float(TORCH_IMPLS[name](*ta))
+        loss = float(TORCH_IMPLS[name](*ta).detach())
         print(f"{'':18s} {name:8s} {loss:10.6f} {1e3 * t.t_x:10.2f} {1e3 * t.t_n:10.2f} {t.ratio:12.3f} "
               f"  [{t.lo:.3f}, {t.hi:.3f}]   (xploss loss {lx:.6f})", flush=True)
-    fx, fo, conv = jax_calls()
-    ja = [conv(z1), conv(z2)]
-    t = compare(fx, fo, ja, ja, args.pairs, args.sample_s)
-    print(f"{'jax.jit':18s} {'optax':8s} {float(fo(*ja)[0]):10.6f} {1e3 * t.t_x:10.2f} {1e3 * t.t_n:10.2f} "
-          f"{t.ratio:12.3f}   [{t.lo:.3f}, {t.hi:.3f}]   (first call: xploss {t.first_x:.2f} s, "
-          f"optax {t.first_n:.2f} s)", flush=True)
+    if not args.memory_only:
+        jax_row(n, d, args)
     mat = (2 * n) ** 2 * 4
     print(f"# peak extra RSS of one torch fwd+bwd call (fresh subprocess each); one (2N)² float32 matrix = "
           f"{mat / 2**20:.1f} MiB; inputs {2 * n * d * 4 / 2**20:.1f} MiB")

@@ -189,9 +189,9 @@ def _scaled(by: float, k: int) -> callable:
 _C = dict(coupled=True, nonneg=True)
 
 CASES = [
-    Case("nt_xent", xploss.nt_xent, _views, ref_nt_xent, {"temperature": 0.5}, **_C),
-    Case("nt_xent-sum-raw", xploss.nt_xent, _views, ref_nt_xent,
-         {"temperature": 0.7, "normalize": False, "directions": "sum"}, extreme=_scaled(60.0, 2), **_C),
+    # directions="sum" and normalize=False: conformance (SimCLR) and test_contrastive.py; kept out of this table
+    # for its test time
+    Case("nt_xent", xploss.nt_xent, _views, ref_nt_xent, {"temperature": 0.5}, extreme=_scaled(1e6, 2), **_C),
     Case("info_nce-labels", xploss.info_nce, _queries, ref_info_nce,
          {"temperature": 0.3, "labels": np.array([0, 1, 0, 5]), "key_labels": np.array([0, 1, 2, 0, 1, 2])},
          norm=info_nce_norm, **_C),

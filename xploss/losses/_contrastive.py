@@ -660,7 +660,7 @@ def supcon(features: Any, labels: Any, /, *, temperature: Any = 0.1, base_temper
     Notes
     -----
     An anchor without a positive (a singleton class, one view) has loss 0 and a zero gradient
-    (HobbitLong's fix of 2023), and ``count`` decides whether it is in the mean.  The row maximum is
+    (HobbitLong's later fix: no 0/0), and ``count`` decides whether it is in the mean.  The row maximum is
     subtracted (finite for ±1e4-scale logits).  The factor ``τ / τ_b`` is differentiated with a learnable
     ``τ``.
 
