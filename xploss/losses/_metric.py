@@ -72,7 +72,8 @@ def sq_distances(xp: Any, a: Any, b: Any | None = None) -> Any:
     sq = sa[:, None] + sb[None, :] - 2.0 * (a @ xp.matrix_transpose(b))
     sq = xp.maximum(sq, xp.zeros_like(sq))
     if same:
-        sq = xp.where(eye(xp, sq.shape[0]), xp.zeros_like(sq), sq)
+        n = sq.shape[0]
+        sq = xp.where(eye(xp, n) if n is not None else _diagonal(xp, sq), xp.zeros_like(sq), sq)
     return sq
 
 
@@ -113,7 +114,9 @@ def label_masks(xp: Any, labels: Any, ref_labels: Any | None = None) -> tuple[An
     same = labels[:, None] == ref[None, :]
     neg = xp.logical_not(same)
     if ref_labels is None:
-        same = xp.logical_and(same, xp.logical_not(eye(xp, labels.shape[0])))
+        n = labels.shape[0]
+        diag = eye(xp, n) if n is not None else _diagonal(xp, same)  # n None: a size unknown while tracing
+        same = xp.logical_and(same, xp.logical_not(diag))
     return same, neg
 
 
@@ -133,3 +136,12 @@ def masked_softmax(xp: Any, z: Any, mask: Any, lse: Any) -> Any:
     ok = xp.logical_and(mask, xp.isfinite(lse))
     safe = xp.where(xp.isfinite(lse), lse, xp.zeros_like(lse))
     return xp.where(ok, xp.exp(xp.where(ok, z - safe, xp.zeros_like(z))), xp.zeros_like(z))
+
+
+# -- added by the mined-losses helper (#8): label_masks for a batch size unknown while tracing ----------
+
+def _diagonal(xp: Any, like: Any) -> Any:
+    """The boolean diagonal of the square matrix ``like`` without its static size (``tf.function`` with a
+    ``None`` batch dimension, as Keras ``fit`` traces): row and column indices by cumulative sums."""
+    ones = xp.ones_like(like, dtype=xp.float32)
+    return xp.cumulative_sum(ones, axis=0) == xp.cumulative_sum(ones, axis=1)
