@@ -84,8 +84,14 @@ def _masked_min(xp: Any, d: Any, mask: Any) -> tuple[Any, Any, Any]:
     return value, xp.argmin(m, axis=1), has
 
 
-def _onehot(xp: Any, idx: Any, n: int, dtype: Any) -> Any:
-    return xp.astype(xp.arange(n)[None, :] == idx[:, None], dtype)
+def _columns(xp: Any, like: Any) -> Any:
+    """The column index of every entry of the ``(N, M)`` matrix ``like``, as floats (no static size needed)."""
+    return xp.cumulative_sum(xp.ones_like(like), axis=1) - 1.0
+
+
+def _onehot(xp: Any, idx: Any, like: Any) -> Any:
+    """``(N, M)`` one-hot rows of ``idx`` (N,), in ``like``'s dtype."""
+    return _float(xp, _columns(xp, like) == xp.astype(idx, like.dtype)[:, None], like)
 
 
 def _float(xp: Any, mask: Any, like: Any) -> Any:
@@ -146,8 +152,8 @@ def _hard_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, soft
     x, labels = arrays
     z, ok, ip, i_n, dres = _hard_parts(xp, x, labels, margin, distance, normalize)
     coef = g * xp.where(ok, _hinge_grad(xp, z, soft), xp.zeros_like(z))
-    n = x.shape[0]
-    G = (_onehot(xp, ip, n, x.dtype) - _onehot(xp, i_n, n, x.dtype)) * coef[:, None]
+    ones = xp.ones_like(z)[:, None] * xp.ones_like(z)[None, :]
+    G = (_onehot(xp, ip, ones) - _onehot(xp, i_n, ones)) * coef[:, None]
     return _dist_vjp(xp, distance, normalize, dres, G), None
 
 
@@ -193,8 +199,7 @@ def _semi_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, dist
     # F[a, n] = sum of w over the positives with d_ap < d_an (queries before the key n in the joint order)
     F = _prefix(xp, perm, inv, xp.concat([xp.zeros_like(w), w], axis=1))[:, :n]
     F_rank = _ops.take_along_axis(xp, F, order, 1)  # at the ranks of the sorted negatives
-    ranks = xp.arange(n)[None, :]
-    in_range = ranks < xp.astype(n_neg, ranks.dtype)[:, None]
+    in_range = _columns(xp, F) < n_neg[:, None]
     F_rank = xp.where(in_range, F_rank, xp.zeros_like(F_rank))
     prev = xp.concat([xp.zeros_like(F_rank[:, :1]), F_rank[:, :-1]], axis=1)
     hist = xp.where(in_range, F_rank - prev, xp.zeros_like(F_rank))  # weight of the positives choosing rank s
@@ -202,7 +207,7 @@ def _semi_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, dist
     # the positives farther than every negative take the largest one
     last = xp.astype(xp.maximum(n_neg - 1.0, xp.zeros_like(n_neg)), order.dtype)[:, None]
     beyond = xp.sum(w, axis=1) - xp.squeeze(_ops.take_along_axis(xp, F_rank, last, 1), axis=1)
-    G = w - xp.where(neg, to_neg, xp.zeros_like(to_neg)) - _onehot(xp, i_far, n, w.dtype) * beyond[:, None]
+    G = w - xp.where(neg, to_neg, xp.zeros_like(to_neg)) - _onehot(xp, i_far, w) * beyond[:, None]
     return _dist_vjp(xp, distance, normalize, dres, G), None
 
 
@@ -410,6 +415,13 @@ def _flag(fn: str, name: str, value: Any) -> bool:
     return value
 
 
+def _static_rows(fn: str, embeddings: Any) -> None:
+    """The sort-based kernels split an ``(N, 2N)`` row at ``N``: the batch size must be known when tracing."""
+    if _checks.shape_of(embeddings)[0] is None:
+        raise _checks.error(fn, "embeddings", "a static number of rows N (the joint sort splits each (N, 2N) row "
+                            "at N); give tf.function an input_signature with the batch size", "an unknown size")
+
+
 def _common(fn: str, embeddings: Any, labels: Any, sample_weight: Any, reduction: str) -> tuple:
     be = resolve(fn, {"embeddings": embeddings, "labels": labels, "sample_weight": sample_weight})
     xp = be.xp
@@ -567,6 +579,7 @@ def batch_semi_hard_triplet(embeddings: Any, labels: Any, /, *, margin: float = 
     """
     fn = "batch_semi_hard_triplet"
     be, sample_weight = _common(fn, embeddings, labels, sample_weight, reduction)
+    _static_rows(fn, embeddings)
     margin = _checks.number(fn, "margin", margin, low=0.0)
     return apply(be, _SEMI, (embeddings, labels), sample_weight=sample_weight, reduction=reduction,
                  margin=margin, distance=_choice(fn, "distance", distance, DISTANCES),
@@ -635,6 +648,7 @@ def batch_all_triplet(embeddings: Any, labels: Any, /, *, margin: float = 1.0, d
     """
     fn = "batch_all_triplet"
     be, sample_weight = _common(fn, embeddings, labels, sample_weight, reduction)
+    _static_rows(fn, embeddings)
     margin = _checks.number(fn, "margin", margin, low=0.0)
     return apply(be, _ALL, (embeddings, labels), sample_weight=sample_weight, reduction=reduction,
                  margin=margin, distance=_choice(fn, "distance", distance, DISTANCES),
