@@ -325,3 +325,24 @@ def test_circle_detached_weights_gradient() -> None:
     assert_close(xploss.circle(x, labels, gamma=4.0, margin=0.25, detach_weights=True),
                  xploss.circle(x, labels, gamma=4.0, margin=0.25), dtype="float64")
     assert ref_circle(x, labels, gamma=4.0, margin=0.25).shape == (5,)
+
+
+def test_nt_xent_raw_sum_and_info_nce_diagonal(backend: Backend) -> None:
+    """The options kept out of the generic table (its test time): ``normalize=False, directions="sum"``
+    (SimCLR's value) and InfoNCE's diagonal form with extra keys, against the loop references; the gradients
+    equal NumPy's."""
+    from cases_contrastive import ref_info_nce
+
+    keys = np.vstack([Z2, F[:2]])
+    calls = [
+        (lambda a, c: xploss.nt_xent(a, c, temperature=0.7, normalize=False, directions="sum"), (Z1, Z2),
+         ref_nt_xent(Z1, Z2, temperature=0.7, normalize=False, directions="sum").mean()),
+        (lambda a, c: xploss.info_nce(a, c, temperature=0.2), (Z1, keys),
+         ref_info_nce(Z1, keys, temperature=0.2).mean()),
+    ]
+    for f, xs, ref in calls:
+        value, grads = _grad(backend, f, *xs)
+        assert_close(value, ref, dtype="float64")
+        _, expected = _grad(Backend.NUMPY, f, *xs)
+        for g, e in zip(grads, expected):
+            assert_close(g, e, dtype="float64")
