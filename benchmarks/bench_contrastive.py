@@ -12,8 +12,8 @@ bootstrap 95 % CI: ``bench_losses.compare``):
   ``/proc/self/clear_refs`` minus VmRSS before), in MiB and in ``(2N)²`` float32 matrices.
 
 ``python benchmarks/bench_contrastive.py`` (N = 4096, D = 256), ``--quick`` (N = 512, D = 64),
-``--threads 1`` pins torch's and XLA's threads (steadier on a loaded machine), ``--no-pml`` skips PML
-(its all-pairs index tensors are slow and large at N = 4096).
+``--threads 1`` pins torch's and XLA's threads (steadier on a loaded machine), ``--no-pml`` skips PML; PML is
+skipped where its (positive pairs x negative pairs) mask exceeds 2**27 entries (N > 128): ``--n 128`` for its row.
 """
 
 from __future__ import annotations
@@ -182,7 +182,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.memory_child:
         memory_child(args.memory_child, n, d)
         return
-    impls = [k for k in TORCH_IMPLS if not (args.no_pml and k == "pml")]
+    pml_size = 2 * n * 2 * n * (2 * n - 2)  # PML NTXent's (positive pairs, negative pairs) mask
+    too_big = pml_size > 2 ** 27
+    impls = [k for k in TORCH_IMPLS if not ((args.no_pml or too_big) and k == "pml")]
+    if too_big and not args.no_pml:
+        print(f"# PML NTXentLoss skipped: its (positive pairs x negative pairs) mask holds {pml_size:.2e} elements "
+              "at this N (killed for memory); run --n 128 for its row")
     print(f"# nt_xent fwd+bwd, N = {n} per view (2N = {2 * n} rows), D = {d}, float32, tau = {TAU}; "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     z1, z2 = inputs(n, d)
