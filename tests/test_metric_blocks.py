@@ -211,3 +211,26 @@ def test_learnable_traced_out_of_bounds_is_a_mask() -> None:
     be = backend_for("jax")
     out = jax.jit(lambda t: xploss._checks.learnable("f", "temperature", be, t, jnp.ones(3))[1])(jnp.asarray(-1.0))
     assert bool(out)
+
+
+def test_torch_unreduced_vjp_loss_is_differentiable() -> None:
+    """reduction="none", no weight: the per-sample loss is the output itself, not a (non-differentiable) residual."""
+    torch = pytest.importorskip("torch")
+    be = backend_for("torch")
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(0.7, dtype=torch.float64)
+    out = apply(be, _COUNTED, (x, t), reduction="none")
+    assert out.grad_fn is not None
+    (g,) = torch.autograd.grad(out.sum(), x)
+    np.testing.assert_allclose(g.numpy(), 0.7 * 2 * np.sum(x.detach().numpy()) * np.ones(3), rtol=1e-14)
+
+
+def test_learnable_bfloat16_on_torch() -> None:
+    """A bfloat16 Parameter's value is read (NumPy has no bfloat16: through float32)."""
+    torch = pytest.importorskip("torch")
+    be = backend_for("torch")
+    t, bad = xploss._checks.learnable("f", "scale", be, torch.tensor(0.5, dtype=torch.bfloat16),
+                                      torch.ones(3, dtype=torch.bfloat16))
+    assert bad is None and t.dtype == torch.bfloat16
+    with pytest.raises(xploss.XplossError, match="Received: -0.5"):
+        xploss._checks.learnable("f", "scale", be, torch.tensor(-0.5, dtype=torch.bfloat16), torch.ones(3))

@@ -455,11 +455,6 @@ def test_center_update_compiles() -> None:
     assert_close(xla(tf.constant(X), tf.constant(c), tf.constant(Y)), expected, dtype="float64")
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "xploss._define (9a52434) keeps the per-sample loss as a residual of every VJP primitive; with "
-    "reduction='none' and no weight that residual is the output itself, which the torch Function marks "
-    "non-differentiable: the output has no grad_fn (JAX and TF are right). Fix: keep it only when the output "
-    "is not the loss (reduction != 'none' or a weight)"))
 @pytest.mark.parametrize("fn", [xploss.arcface, xploss.center], ids=["arcface", "center"])
 def test_torch_reduction_none_is_differentiable(fn) -> None:
     """torch.autograd's Jacobian of the per-sample losses (one backward per sample) equals torch.func.jacrev's."""

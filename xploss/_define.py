@@ -203,7 +203,8 @@ class Bound:
             w = _reduce.expand_weight(xp, w, loss.ndim)
         out, den = _reduce.forward(xp, loss, w, valid, norm, self.reduction)
         # the per-sample loss is kept for the weight's gradient, and for a VJP primitive's cotangent shape
-        keep = w is not None or self.prim.partials is None
+        # (not when it *is* the output, reduction "none" unweighted: torch marks residuals non-differentiable)
+        keep = w is not None or (self.prim.partials is None and out is not loss)
         return out, (*res, bad, loss if keep else None, den, valid, norm)
 
     def _normalizer(self, xp: Any, xs: Any) -> tuple[Any, Any]:

@@ -213,6 +213,12 @@ def _call(bound: Any, arrays: tuple) -> Any:
     return _C_APPLY(bound, *arrays)
 
 
+def _numpy(x: Any) -> Any:
+    """``x``'s values as NumPy (bfloat16, which NumPy lacks, as float32: exact)."""
+    x = x.detach().cpu()
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
+
+
 def _unwrapped(x: Any) -> Any:
     """The plain tensor under torch.func's wrappers (GradTrackingTensor, BatchedTensor, ...)."""
     while _functorch.is_functorch_wrapped_tensor(x):
@@ -245,8 +251,8 @@ class TorchBackend(Backend):
             return None
         if _functorch.is_functorch_wrapped_tensor(x) or torch._C._are_functorch_transforms_active():
             with torch._C._DisableFuncTorch():  # ops on the plain tensor, not re-wrapped
-                return _unwrapped(x).detach().cpu().numpy()
-        return x.detach().cpu().numpy()
+                return _numpy(_unwrapped(x))
+        return _numpy(x)
 
     def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
         """Run a public loss: the Keras caller check (not while compiling), then torch's autocast policy.
