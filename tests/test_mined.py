@@ -277,19 +277,14 @@ def test_no_cubic_memory(fn) -> None:
 
 
 def test_tensorflow_unknown_batch_size() -> None:
-    """``tf.function`` with a ``None`` batch dimension (as Keras ``fit`` traces): the mask-based losses equal
-    eager; the sort-based ones refuse it with an error naming ``embeddings``."""
+    """``tf.function`` with a ``None`` batch dimension (as Keras ``fit`` traces): equal to eager."""
     tf = _load(Backend.TENSORFLOW)
     x, labels = np.random.default_rng(10).normal(size=(6, 3)), np.array([0, 0, 1, 1, 2, 2])
     spec = [tf.TensorSpec([None, 3], tf.float64), tf.TensorSpec([None], tf.int64)]
-    for fn in (xploss.batch_hard_triplet, xploss.lifted_structure, xploss.multi_similarity,
-               lambda e, y: xploss.n_pairs(e, e[::-1], labels=y)):
+    for fn in (*MINED, xploss.multi_similarity, lambda e, y: xploss.n_pairs(e, e[::-1], labels=y),
+               lambda e, y: xploss.n_pairs(e, e[::-1])):
         traced = tf.function(lambda e, y, fn=fn: xploss.value_and_grad(lambda e_: fn(e_, y))(e), input_signature=spec)
         value, grad = traced(tf.constant(x), tf.constant(labels))
         v0, g0 = xploss.value_and_grad(lambda e_, fn=fn: fn(e_, labels))(x)
         assert_close(value, v0, dtype="float64")
         assert_close(grad, g0, dtype="float64")
-    for fn in (xploss.batch_semi_hard_triplet, xploss.batch_all_triplet):
-        traced = tf.function(lambda e, y, fn=fn: fn(e, y), input_signature=spec)
-        with pytest.raises(xploss.XplossError, match="argument `embeddings`"):
-            traced(tf.constant(x), tf.constant(labels))

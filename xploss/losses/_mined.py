@@ -8,8 +8,8 @@ piecewise constant, so no gradient flows through the selection; the gradient flo
 entries (as TF Addons' masked minimum / maximum and pytorch-metric-learning's miners under ``no_grad``).
 
 No data-dependent shapes: masks, ``where``, masked max / min with guards for empty sets, and for the
-semi-hard and batch-all losses one stable joint sort per anchor row (``O(N²)`` memory, ``O(N² log N)``
-time, never the ``O(N³)`` triplet tensor).  Ties are broken towards the lowest index (``argmax`` /
+semi-hard and batch-all losses one stable sort of each anchor's row, by value then role (``O(N²)`` memory,
+``O(N² log N)`` time, never the ``O(N³)`` triplet tensor).  Ties are broken towards the lowest index (``argmax`` /
 ``argmin`` give the first occurrence, the sorts are stable).
 """
 
@@ -111,19 +111,21 @@ def _hinge_grad(xp: Any, z: Any, soft: bool) -> Any:
     return _float(xp, z > 0, z)
 
 
-def _joint_order(xp: Any, q: Any, q_mask: Any, k: Any, k_mask: Any, keys_first: bool) -> tuple[Any, Any]:
-    """Per row, the stable ascending order of the masked queries ``q`` and keys ``k`` (both ``(N, M)``,
-    masked-out entries last): ``(perm, inv)`` of the ``(N, 2M)`` concatenation ``[k, q]`` (keys before
-    equal queries) or ``[q, k]`` (queries before equal keys)."""
-    qv = xp.where(q_mask, q, _fill(xp, q, math.inf))
-    kv = xp.where(k_mask, k, _fill(xp, k, math.inf))
-    cat = xp.concat([kv, qv] if keys_first else [qv, kv], axis=1)
-    perm = xp.argsort(cat, axis=1, stable=True)
+def _joint_order(xp: Any, v: Any, first: Any, valid: Any) -> tuple[Any, Any]:
+    """Per row, the stable ascending order of the ``valid`` entries of ``v`` (``(N, M)``, the others last),
+    ties broken by role: the ``first`` entries (keys or queries) before the others at equal values.  Each
+    column holds one role (a positive or a negative of the anchor), so one ``(N, M)`` row holds both: a
+    stable sort by role, then a stable sort by value.  Returns ``(perm, inv)``."""
+    vals = xp.where(valid, v, _fill(xp, v, math.inf))
+    role = xp.where(first, xp.zeros_like(v), xp.ones_like(v))
+    by_role = xp.argsort(role, axis=1, stable=True)
+    perm = _ops.take_along_axis(xp, by_role, xp.argsort(_ops.take_along_axis(xp, vals, by_role, 1), axis=1,
+                                                         stable=True), 1)
     return perm, xp.argsort(perm, axis=1, stable=True)
 
 
 def _prefix(xp: Any, perm: Any, inv: Any, w: Any) -> Any:
-    """Inclusive prefix sums of ``w`` (concatenation layout) along the joint order, at each entry."""
+    """Inclusive prefix sums of ``w`` along the joint order, at each entry."""
     s = _ops.take_along_axis(xp, w, perm, 1)
     return _ops.take_along_axis(xp, xp.cumulative_sum(s, axis=1), inv, 1)
 
@@ -164,20 +166,19 @@ _HARD = Primitive("batch_hard_triplet", _hard_fwd, vjp=_hard_vjp, counted=True)
 
 def _semi_parts(xp: Any, x: Any, labels: Any, margin: float, distance: str, normalize: bool) -> tuple:
     d, res = _dist(xp, x, distance, normalize)
-    n = d.shape[0]
     pos, neg = _metric.label_masks(xp, labels)
     negf = _float(xp, neg, d)
     n_neg = xp.sum(negf, axis=1)
     # k[a, p] = #{negatives n of a: d_an <= d_ap}: keys (negatives) before equal queries (positives)
-    perm, inv = _joint_order(xp, d, pos, d, neg, keys_first=True)
-    k = _prefix(xp, perm, inv, xp.concat([negf, xp.zeros_like(negf)], axis=1))[:, n:]
+    perm, inv = _joint_order(xp, d, neg, xp.logical_or(pos, neg))
+    k = _prefix(xp, perm, inv, negf)  # at the positives' columns
     semi = k < n_neg[:, None]  # a negative farther than d_ap exists: the k-th smallest negative
     order = xp.argsort(xp.where(neg, d, _fill(xp, d, math.inf)), axis=1, stable=True)
     sorted_neg = _ops.take_along_axis(xp, d, order, 1)
-    kk = xp.astype(xp.minimum(k, _fill(xp, k, n - 1)), order.dtype)
+    kk = xp.astype(xp.where(pos, k, xp.zeros_like(k)), order.dtype)  # k <= #negatives <= N - 1
     chosen = _ops.take_along_axis(xp, sorted_neg, kk, 1)
     far, i_far, has_n = _masked_max(xp, d, neg)  # else the largest negative
-    d_neg = xp.where(semi, chosen, xp.broadcast_to(far[:, None], chosen.shape))
+    d_neg = xp.where(semi, chosen, far[:, None] + xp.zeros_like(chosen))
     act = xp.logical_and(pos, has_n[:, None])
     z = xp.where(act, margin + d - d_neg, xp.zeros_like(d))
     return z, act, (perm, inv, order, n_neg, i_far, neg), res
@@ -194,10 +195,9 @@ def _semi_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, dist
               normalize: bool) -> tuple:
     x, labels = arrays
     z, act, (perm, inv, order, n_neg, i_far, neg), dres = _semi_parts(xp, x, labels, margin, distance, normalize)
-    n = z.shape[0]
     w = g[:, None] * xp.where(act, _hinge_grad(xp, z, False), xp.zeros_like(z))  # d loss / d d_ap
     # F[a, n] = sum of w over the positives with d_ap < d_an (queries before the key n in the joint order)
-    F = _prefix(xp, perm, inv, xp.concat([xp.zeros_like(w), w], axis=1))[:, :n]
+    F = _prefix(xp, perm, inv, w)  # at the negatives' columns
     F_rank = _ops.take_along_axis(xp, F, order, 1)  # at the ranks of the sorted negatives
     in_range = _columns(xp, F) < n_neg[:, None]
     F_rank = xp.where(in_range, F_rank, xp.zeros_like(F_rank))
@@ -218,15 +218,14 @@ _SEMI = Primitive("batch_semi_hard_triplet", _semi_fwd, vjp=_semi_vjp, counted=T
 
 def _all_parts(xp: Any, x: Any, labels: Any, margin: float, distance: str, normalize: bool) -> tuple:
     d, res = _dist(xp, x, distance, normalize)
-    n = d.shape[0]
     pos, neg = _metric.label_masks(xp, labels)
     posf, negf = _float(xp, pos, d), _float(xp, neg, d)
     q = d + margin  # the triplet (a, p, n) is active iff d_an < d_ap + margin
     # queries (positives) before equal keys (negatives): the keys counted are strictly below the query
-    perm, inv = _joint_order(xp, q, pos, d, neg, keys_first=False)
+    perm, inv = _joint_order(xp, xp.where(pos, q, d), pos, xp.logical_or(pos, neg))
     zeros = xp.zeros_like(d)
-    c = _prefix(xp, perm, inv, xp.concat([zeros, negf], axis=1))[:, :n]  # #{n: d_an < d_ap + m}
-    s = _prefix(xp, perm, inv, xp.concat([zeros, xp.where(neg, d, zeros)], axis=1))[:, :n]  # their d_an sum
+    c = _prefix(xp, perm, inv, negf)  # at the positives' columns: #{n: d_an < d_ap + m}
+    s = _prefix(xp, perm, inv, xp.where(neg, d, zeros))  # and the sum of those d_an
     return q, c, s, pos, neg, posf, negf, perm, inv, res
 
 
@@ -246,10 +245,9 @@ def _all_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, dista
              average: str) -> tuple:
     x, labels = arrays
     q, c, _, pos, neg, posf, _, perm, inv, dres = _all_parts(xp, x, labels, margin, distance, normalize)
-    n = q.shape[0]
     zeros = xp.zeros_like(q)
     # e[a, n] = #{p: d_ap + m > d_an}: all positives minus those at or before the key n in the joint order
-    at_or_below = _prefix(xp, perm, inv, xp.concat([posf, zeros], axis=1))[:, n:]
+    at_or_below = _prefix(xp, perm, inv, posf)
     e = xp.sum(posf, axis=1)[:, None] - at_or_below
     G = g[:, None] * (xp.where(pos, c, zeros) - xp.where(neg, e, zeros))
     return _dist_vjp(xp, distance, normalize, dres, G), None
@@ -354,7 +352,8 @@ _MS = Primitive("multi_similarity", _ms_fwd, vjp=_ms_vjp)
 
 def _np_targets(xp: Any, z: Any, labels: Any | None) -> Any:
     if labels is None:
-        return _float(xp, _metric.eye(xp, z.shape[0], z.shape[1]), z)
+        n = z.shape[0]  # square: anchors and positives have one shape
+        return _float(xp, _metric.eye(xp, n) if n is not None else _metric._diagonal(xp, z), z)
     same = _float(xp, labels[:, None] == labels[None, :], z)
     return same / xp.sum(same, axis=1, keepdims=True)
 
@@ -413,13 +412,6 @@ def _flag(fn: str, name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise _checks.error(fn, name, "a bool", repr(value), kind=_checks.XplossTypeError)
     return value
-
-
-def _static_rows(fn: str, embeddings: Any) -> None:
-    """The sort-based kernels split an ``(N, 2N)`` row at ``N``: the batch size must be known when tracing."""
-    if _checks.shape_of(embeddings)[0] is None:
-        raise _checks.error(fn, "embeddings", "a static number of rows N (the joint sort splits each (N, 2N) row "
-                            "at N); give tf.function an input_signature with the batch size", "an unknown size")
 
 
 def _common(fn: str, embeddings: Any, labels: Any, sample_weight: Any, reduction: str) -> tuple:
@@ -557,10 +549,10 @@ def batch_semi_hard_triplet(embeddings: Any, labels: Any, /, *, margin: float = 
 
     Notes
     -----
-    ``O(N²)`` memory: one stable joint sort of each anchor's distances replaces TF Addons' ``(N², N)``
-    tiled mask.  No positive pair gives exactly 0 (TF Addons: 0/0 = NaN); the pairs of an anchor without a
-    negative count nothing (TF Addons uses the row minimum, its own distance 0, and counts
-    ``m + d_ap``).  Ties: among equal negative distances the lowest index gets the gradient.  The
+    ``O(N²)`` memory: a stable sort of each anchor's distances (by value, negatives first at ties)
+    replaces TF Addons' ``(N², N)`` tiled mask.  No positive pair gives exactly 0 (TF Addons: 0/0 = NaN);
+    the pairs of an anchor without a negative count nothing (TF Addons uses the row minimum, its own
+    distance 0, and counts ``m + d_ap``).  Ties: among equal negative distances the lowest index gets the gradient.  The
     selection is piecewise constant (no gradient flows through it); the hinge has subgradient 0 at 0.
 
     See Also
@@ -579,7 +571,6 @@ def batch_semi_hard_triplet(embeddings: Any, labels: Any, /, *, margin: float = 
     """
     fn = "batch_semi_hard_triplet"
     be, sample_weight = _common(fn, embeddings, labels, sample_weight, reduction)
-    _static_rows(fn, embeddings)
     margin = _checks.number(fn, "margin", margin, low=0.0)
     return apply(be, _SEMI, (embeddings, labels), sample_weight=sample_weight, reduction=reduction,
                  margin=margin, distance=_choice(fn, "distance", distance, DISTANCES),
@@ -627,7 +618,7 @@ def batch_all_triplet(embeddings: Any, labels: Any, /, *, margin: float = 1.0, d
 
     Notes
     -----
-    The ``N³`` triplets are never formed: per anchor, a stable joint sort of ``d_ap + m`` and ``d_an``
+    The ``N³`` triplets are never formed: per anchor, one stable sort of ``d_ap + m`` and ``d_an``
     gives each positive the count and the sum of the negatives below it (``O(N²)`` memory, ``O(N² log N)``
     time; ``N`` up to a few thousand).  A triplet exactly at the hinge has loss 0, is not counted by
     ``"nonzero"`` and has gradient 0.  No valid triplet (or none active) gives exactly 0.
@@ -648,7 +639,6 @@ def batch_all_triplet(embeddings: Any, labels: Any, /, *, margin: float = 1.0, d
     """
     fn = "batch_all_triplet"
     be, sample_weight = _common(fn, embeddings, labels, sample_weight, reduction)
-    _static_rows(fn, embeddings)
     margin = _checks.number(fn, "margin", margin, low=0.0)
     return apply(be, _ALL, (embeddings, labels), sample_weight=sample_weight, reduction=reduction,
                  margin=margin, distance=_choice(fn, "distance", distance, DISTANCES),
