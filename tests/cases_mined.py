@@ -201,9 +201,6 @@ _MINED = dict(diff=(0,), coupled=True, nonneg=True, extreme=scaled(1e4))
 CASES = [
     Case("batch_hard", xploss.batch_hard_triplet, mined_inputs(), ref_hard, {"margin": 1.0}, norm=norm_hard,
          **_MINED),
-    Case("batch_hard-soft-sq-norm", xploss.batch_hard_triplet,
-         mined_inputs("squared_euclidean", True, margin=0.3), ref_hard,
-         {"margin": 0.3, "soft": True, "distance": "squared_euclidean", "normalize": True}, norm=norm_hard, **_MINED),
     Case("batch_semi_hard", xploss.batch_semi_hard_triplet, mined_inputs(margin=0.5), ref_semi, {"margin": 0.5},
          norm=norm_semi, **_MINED),
     Case("batch_all", xploss.batch_all_triplet, mined_inputs(margin=0.5), ref_all, {"margin": 0.5},
