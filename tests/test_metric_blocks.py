@@ -234,3 +234,41 @@ def test_learnable_bfloat16_on_torch() -> None:
     assert bad is None and t.dtype == torch.bfloat16
     with pytest.raises(xploss.XplossError, match="Received: -0.5"):
         xploss._checks.learnable("f", "scale", be, torch.tensor(-0.5, dtype=torch.bfloat16), torch.ones(3))
+
+
+# -- an unknown batch size (tf.function with a None batch, as Keras fit retraces a smaller last batch) --------
+
+def _unknown_batch_cases():
+    import xploss as x
+
+    rng = np.random.default_rng(0)
+    z1, z2, lab = rng.normal(size=(6, 4)), rng.normal(size=(6, 4)), np.array([0, 0, 1, 1, 2, 2])
+    w = rng.normal(size=(3, 4))
+    return {  # loss -> (function of two tensors, inputs, whether it runs with a None batch)
+        "info_nce": (lambda a, b: x.info_nce(a, b), (z1, z2), True),
+        "clip": (lambda a, b: x.clip(a, b, 10.0), (z1, z2), True),
+        "circle": (lambda a, y: x.circle(a, y), (z1, lab), True),
+        "arcface": (lambda a, y: x.arcface(a, a[:3] * 0 + w, y), (z1, lab), True),
+        "center": (lambda a, y: x.center(a, a[:3] * 0 + w, y), (z1, lab), True),
+        "batch_hard_triplet": (lambda a, y: x.batch_hard_triplet(a, y), (z1, lab), True),
+        "batch_all_triplet": (lambda a, y: x.batch_all_triplet(a, y), (z1, lab), True),
+        "contrastive": (lambda a, b: x.contrastive(a, b, a[:, 0] * 0 + 1.0), (z1, z2), True),
+        "nt_xent": (lambda a, b: x.nt_xent(a, b), (z1, z2), False),
+        "supcon": (lambda a, y: x.supcon(a, y), (z1, lab), False),
+    }
+
+
+@pytest.mark.parametrize("name", list(_unknown_batch_cases()))
+def test_unknown_batch_size_runs_or_names_the_fix(name) -> None:
+    """Traced with a None batch: the value equals eager's, or (losses that pair and block rows statically) an
+    XplossError naming the argument and the fix, not a TensorFlow stack trace."""
+    tf = pytest.importorskip("tensorflow")
+    f, args, runs = _unknown_batch_cases()[name]
+    sig = [tf.TensorSpec([None, *a.shape[1:]], tf.float64 if a.dtype.kind == "f" else tf.int64) for a in args]
+    traced = tf.function(f, input_signature=sig, autograph=False)
+    tensors = [tf.constant(a) for a in args]
+    if not runs:
+        with pytest.raises(xploss.XplossError, match=rf"xploss.{name}: argument `\w+`: expected a batch size known"):
+            traced(*tensors)
+        return
+    assert_close(traced(*tensors), to_numpy(f(*tensors)), dtype="float64")

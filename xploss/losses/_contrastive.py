@@ -348,7 +348,7 @@ def _circle_terms(xp: Any, xh: Any, labels: Any, *, gamma: float, margin: float,
     D = xp.maximum(1.0 - S, zero)
     same = labels[:, None] == labels[None, :]
     neg = xp.logical_not(same)
-    pos = xp.logical_and(same, xp.logical_not(_metric.eye(xp, S.shape[0]))) if remove_diagonal else same
+    pos = xp.logical_and(same, xp.logical_not(_metric.diagonal_of(xp, S))) if remove_diagonal else same
     ap = xp.where(pos, xp.maximum(margin + D, zero), zero)
     an = xp.where(neg, xp.maximum(1.0 + margin - D, zero), zero)
     pl = -gamma * ap * (margin - D)
@@ -407,6 +407,17 @@ def _embeddings(fn: str, xp: Any, name: str, x: Any, ndim: int = 2, what: str = 
     if x.ndim != ndim:
         raise _checks.error(fn, name, f"an array of shape {what}", f"shape {tuple(_checks.shape_of(x))}")
     return x
+
+
+def _static_batch(fn: str, name: str, x: Any) -> None:
+    """The row blocks and the view pairing need the batch size while tracing: an unknown one (TensorFlow's
+    ``None``: ``tf.function(input_signature=...)``, Keras ``fit`` retracing for a smaller last batch) is an
+    error naming the fix, not a backend failure."""
+    if _checks.shape_of(x)[0] is None:
+        raise _checks.error(fn, name, "a batch size known while tracing (this loss pairs and blocks the rows of the "
+                            "batch)", "a batch of unknown size (None)",
+                            hint="Trace with a fixed batch (tf.TensorSpec([N, D]); Keras: equal batches, e.g. "
+                                 "drop_remainder=True in tf.data).")
 
 
 def _labels(fn: str, xp: Any, name: str, labels: Any, ref: tuple[str, Any], axis: int = 0) -> Any:
@@ -513,6 +524,7 @@ def nt_xent(z1: Any, z2: Any, /, *, temperature: Any = 0.5, normalize: bool = Tr
     be = resolve(fn, {"z1": z1, "z2": z2, "temperature": _array(temperature), "sample_weight": sample_weight})
     xp = be.xp
     _embeddings(fn, xp, "z1", z1)
+    _static_batch(fn, "z1", z1)
     _features(fn, xp, ("z1", z1), ("z2", z2), rows=True)
     tau, invalid = _checks.learnable(fn, "temperature", be, temperature, z1)
     normalize = _flag(fn, "normalize", normalize)
@@ -687,6 +699,7 @@ def supcon(features: Any, labels: Any, /, *, temperature: Any = 0.1, base_temper
     if features.ndim not in (2, 3):
         raise _checks.error(fn, "features", "an array of shape (N, D) or (N, V, D)",
                             f"shape {tuple(_checks.shape_of(features))}")
+    _static_batch(fn, "features", features)
     _labels(fn, xp, "labels", labels, ("features", features))
     tau, invalid = _checks.learnable(fn, "temperature", be, temperature, features)
     if base_temperature is not None:

@@ -23,7 +23,7 @@ from typing import Any
 __all__ = [
     "NORM_EPS", "normalize", "normalize_vjp", "cosine_matrix", "cosine_matrix_vjp", "sq_distances",
     "sq_distances_vjp", "distances", "distances_vjp", "label_masks", "masked_logsumexp", "masked_softmax",
-    "eye", "tiny",
+    "eye", "diagonal_of", "tiny",
 ]
 
 NORM_EPS = 1e-12  # torch.nn.functional.normalize's eps
@@ -105,6 +105,12 @@ def eye(xp: Any, n: int, m: int | None = None) -> Any:
     i = xp.arange(n)
     j = xp.arange(n if m is None else m)
     return i[:, None] == j[None, :]
+
+
+def diagonal_of(xp: Any, like: Any) -> Any:
+    """The boolean diagonal of the square matrix ``like``, of a static or an unknown size."""
+    n = like.shape[0]
+    return eye(xp, n) if n is not None else _diagonal(xp, like)
 
 
 def label_masks(xp: Any, labels: Any, ref_labels: Any | None = None) -> tuple[Any, Any]:
