@@ -236,8 +236,6 @@ CASES = [
     Case("contrastive", make=contrastive_inputs(), **_C),
     Case("contrastive-pml", make=contrastive_inputs(margin=1.2, pos_margin=0.3),
          opts={"margin": 1.2, "pos_margin": 0.3, "squared": False}, **_C),
-    Case("contrastive-soft-sqdist", make=contrastive_inputs(margin=1.5, distance="squared_euclidean", soft=True),
-         opts={"margin": 1.5, "distance": "squared_euclidean"}, **{**_C, "diff": (0, 1, 2)}),
     Case("contrastive_from_distances", xploss.contrastive_from_distances, _distances, ref_contrastive_d,
          opts={"margin": 1.1}, diff=(0,), nonneg=True),
     Case("cosine_embedding", xploss.cosine_embedding, cosine_embedding_inputs(0.2), ref_cosine_embedding,
@@ -251,7 +249,5 @@ CASES = [
     Case("cosine_distance", xploss.cosine_distance, cosine_inputs(), ref_cosine_distance, nonneg=True,
          extreme=scaled(1e6, 2)),
     Case("triplet_distance", make=triplet_inputs(), extreme=scaled(1e6, 3), **_T),
-    Case("triplet_distance-cosine-swap", make=triplet_inputs("cosine", 0.5, True),
-         opts={"distance": "cosine", "margin": 0.5, "swap": True}, **_T),
     Case("bpr", xploss.bpr, bpr_inputs, ref_bpr, nonneg=True, extreme=_huge),
 ]
