@@ -20,10 +20,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import _checks
+
 __all__ = [
     "NORM_EPS", "normalize", "normalize_vjp", "cosine_matrix", "cosine_matrix_vjp", "sq_distances",
     "sq_distances_vjp", "distances", "distances_vjp", "label_masks", "masked_logsumexp", "masked_softmax",
-    "eye", "diagonal_of", "tiny",
+    "eye", "diagonal_of", "tiny", "check_labels",
 ]
 
 NORM_EPS = 1e-12  # torch.nn.functional.normalize's eps
@@ -151,3 +153,20 @@ def _diagonal(xp: Any, like: Any) -> Any:
     ``None`` batch dimension, as Keras ``fit`` traces): row and column indices by cumulative sums."""
     ones = xp.ones_like(like, dtype=xp.float32)
     return xp.cumulative_sum(ones, axis=0) == xp.cumulative_sum(ones, axis=1)
+
+
+def check_labels(fn: str, xp: Any, labels: Any, embeddings: tuple[str, Any]) -> Any:
+    """Integer labels of shape ``(N,)`` for ``(N, D)`` embeddings (metadata only: labels are compared for
+    equality or gathered after :func:`xploss._checks.labels_in_range`)."""
+    name, x = embeddings
+    if not hasattr(labels, "dtype"):
+        raise _checks.error(fn, "labels", "an integer array of shape (N,)", f"{type(labels).__name__}",
+                            kind=_checks.XplossTypeError)
+    n = _checks.shape_of(x)[0]
+    expected = f"integer labels of shape ({'N' if n is None else n},) (one per row of `{name}`)"
+    if not xp.isdtype(labels.dtype, "integral"):
+        raise _checks.error(fn, "labels", expected, f"dtype {_checks.dtype_name(labels.dtype)}",
+                            kind=_checks.XplossTypeError,
+                            hint=_checks.label_hint(xp, labels, (n,), None) if n is not None else "")
+    _checks.index_labels(fn, xp, labels, (name, x), 1, expected)
+    return labels

@@ -391,15 +391,7 @@ def _embeddings(fn: str, xp: Any, x: Any, name: str = "embeddings") -> None:
 
 def _labels(fn: str, xp: Any, labels: Any, embeddings: Any, name: str = "embeddings") -> None:
     """Integer labels of shape ``(N,)`` for ``(N, D)`` embeddings (compared for equality only: no range)."""
-    if not hasattr(labels, "dtype"):
-        raise _checks.error(fn, "labels", "an integer array of shape (N,)", f"{type(labels).__name__}",
-                            kind=_checks.XplossTypeError)
-    n = _checks.shape_of(embeddings)[0]
-    expected = f"integer labels of shape ({'N' if n is None else n},) (one per row of `{name}`)"
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise _checks.error(fn, "labels", expected, f"dtype {_checks.dtype_name(labels.dtype)}",
-                            kind=_checks.XplossTypeError)
-    _checks.index_labels(fn, xp, labels, (name, embeddings), 1, expected)
+    _metric.check_labels(fn, xp, labels, (name, embeddings))
 
 
 def _choice(fn: str, name: str, value: Any, allowed: tuple) -> str:

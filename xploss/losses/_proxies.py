@@ -22,7 +22,7 @@ from .._api import loss, not_converted
 from .._define import Primitive, apply
 from .._namespace import resolve
 from ._classification import _ce_index_fwd, _ce_index_grad
-from ._metric import normalize, normalize_vjp
+from ._metric import check_labels, normalize, normalize_vjp
 
 __all__ = ["arcface", "cosface", "center", "center_update"]
 
@@ -129,18 +129,7 @@ def _shape(shape: tuple) -> str:
 
 def _labels(fn: str, be: Any, labels: Any, embeddings: Any) -> Any:
     """Integer labels of shape ``(N,)`` for ``(N, D)`` embeddings (metadata checks only)."""
-    xp = be.xp
-    if not hasattr(labels, "dtype"):
-        raise _checks.error(fn, "labels", "an integer array of shape (N,)", f"{type(labels).__name__}",
-                            kind=_checks.XplossTypeError)
-    n = _checks.shape_of(embeddings)[0]
-    expected = f"integer labels of shape ({'N' if n is None else n},) (one per row of `embeddings`)"
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise _checks.error(fn, "labels", expected, f"dtype {_checks.dtype_name(labels.dtype)}",
-                            kind=_checks.XplossTypeError,
-                            hint=_checks.label_hint(xp, labels, (n,), None) if n is not None else "")
-    _checks.index_labels(fn, xp, labels, ("embeddings", embeddings), 1, expected)
-    return labels
+    return check_labels(fn, be.xp, labels, ("embeddings", embeddings))
 
 
 @loss
