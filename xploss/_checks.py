@@ -30,8 +30,26 @@ def shape_of(x: Any) -> tuple:
     return tuple(None if d is None else int(d) for d in x.shape)
 
 
-def _shape_str(shape: tuple) -> str:
+def shape_str(shape: tuple) -> str:
+    """``(4, ?, 3)``: a shape as the messages print it (``?`` for a size unknown while tracing)."""
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+_shape_str = shape_str
+
+
+def flag(fn: str, name: str, value: Any) -> bool:
+    """A Python bool option (not a truthy value)."""
+    if not isinstance(value, bool):
+        raise error(fn, name, "a bool", repr(value), kind=XplossTypeError)
+    return value
+
+
+def choice(fn: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """A string option among ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise error(fn, name, "one of " + ", ".join(repr(a) for a in allowed), repr(value))
+    return value
 
 
 def reduction(fn: str, value: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str:

@@ -446,16 +446,10 @@ def _array(value: Any) -> Any:
     return None if isinstance(value, (int, float)) else value
 
 
-def _flag(fn: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _checks.error(fn, name, "a bool", repr(value), kind=_checks.XplossTypeError)
-    return value
+_flag = _checks.flag
 
 
-def _choice(fn: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise _checks.error(fn, name, "one of " + ", ".join(repr(a) for a in allowed), repr(value))
-    return value
+_choice = _checks.choice
 
 
 # -- public losses -----------------------------------------------------------------------------

@@ -394,16 +394,10 @@ def _labels(fn: str, xp: Any, labels: Any, embeddings: Any, name: str = "embeddi
     _metric.check_labels(fn, xp, labels, (name, embeddings))
 
 
-def _choice(fn: str, name: str, value: Any, allowed: tuple) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise _checks.error(fn, name, "one of " + ", ".join(repr(a) for a in allowed), repr(value))
-    return value
+_choice = _checks.choice
 
 
-def _flag(fn: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _checks.error(fn, name, "a bool", repr(value), kind=_checks.XplossTypeError)
-    return value
+_flag = _checks.flag
 
 
 def _common(fn: str, embeddings: Any, labels: Any, sample_weight: Any, reduction: str) -> tuple:

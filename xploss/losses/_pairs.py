@@ -64,8 +64,7 @@ def _labels(fn: str, xp: Any, labels: Any, x: tuple[str, Any], rows: bool) -> An
                         f"dtype {_checks.dtype_name(labels.dtype)}", kind=_checks.XplossTypeError)
 
 
-def _shape(shape: tuple) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+_shape = _checks.shape_str
 
 
 def _pair(fn: str, xp: Any, a: tuple[str, Any], b: tuple[str, Any], rows: bool) -> None:

@@ -123,8 +123,7 @@ def _margin_loss(fn: str, embeddings: Any, class_weights: Any, labels: Any, scal
                  reduction=reduction, **static)
 
 
-def _shape(shape: tuple) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+_shape = _checks.shape_str
 
 
 def _labels(fn: str, be: Any, labels: Any, embeddings: Any) -> Any:
