@@ -1,0 +1,3 @@
+"""Fuzz specs of the ctc family (extends ``fuzz_strategies``' table; #9: being written)."""
+
+SPECS: list = []
