@@ -5,7 +5,7 @@ from ._errors import XplossError, XplossTypeError
 from ._grad import value_and_grad
 from ._namespace import array_namespace
 from ._verify import verify
-from .losses import _boxes, _contrastive, _ctc, _mined, _overlap, _pairs, _proxies
+from .losses import _boxes, _contrastive, _ctc, _lovasz, _mined, _overlap, _pairs, _proxies
 from .losses._boxes import *  # noqa: F403
 from .losses._binary import (
     binary_cross_entropy,
@@ -22,6 +22,7 @@ from .losses._classification import cross_entropy
 from .losses._contrastive import *  # noqa: F403
 from .losses._ctc import *  # noqa: F403
 from .losses._embedding import triplet_margin
+from .losses._lovasz import *  # noqa: F403
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._mined import *  # noqa: F403
 from .losses._overlap import *  # noqa: F403
@@ -114,4 +115,4 @@ __all__ = [
 # metric learning: pair, proxy, in-batch contrastive and mined losses (each module's __all__)
 __all__ += _pairs.__all__ + _proxies.__all__ + _contrastive.__all__ + _mined.__all__
 # dense prediction, detection and sequences: overlap (Dice family), box IoU and CTC losses (#9)
-__all__ += _overlap.__all__ + _boxes.__all__ + _ctc.__all__
+__all__ += _overlap.__all__ + _lovasz.__all__ + _boxes.__all__ + _ctc.__all__

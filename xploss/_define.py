@@ -130,7 +130,9 @@ class Primitive:
     vjp: Callable[..., tuple] | None = None
     normalizer: Callable[..., tuple[Any, Any]] | None = None
     # Inputs with one more axis than the loss (class or feature axis): the
-    # static option holding that axis; "all" for scalar losses of whole arrays.
+    # static option holding that axis; "all" for scalar losses of whole arrays;
+    # "trailing": every axis after the loss' own (a per-image Dice of (N, C, H, W)
+    # probabilities is (N,): partials of (N, C, H, W); a batch-pooled one is 0-d).
     event_axis: str | int | None = None
     # Inputs of lower rank align on the *leading* axes of the loss (torch's
     # gaussian_nll var of shape input.shape[:-1]) instead of numpy's trailing.
@@ -262,6 +264,10 @@ class Bound:
         """Give a per-sample cotangent the event axis of a partial."""
         if g.ndim == 0 or g.ndim >= p.ndim or self.prim.event_axis is None:
             return g
+        if self.prim.event_axis == "trailing":
+            for _ in range(p.ndim - g.ndim):
+                g = xp.expand_dims(g, axis=-1)
+            return g
         axis = self._axis(p.ndim)
         return xp.expand_dims(g, axis=axis)
 
@@ -299,8 +305,10 @@ class Bound:
                 t = _reduce.expand_weight(xp, t, p.ndim)
             term = p * t
             if term.ndim > loss.ndim:
-                if self.prim.event_axis == "all":
+                if self.prim.event_axis == "all" or (self.prim.event_axis == "trailing" and loss.ndim == 0):
                     term = xp.sum(term)
+                elif self.prim.event_axis == "trailing":
+                    term = xp.sum(term, axis=tuple(range(loss.ndim, term.ndim)))
                 else:
                     term = xp.sum(term, axis=self._axis(term.ndim))
             t_loss = term if t_loss is None else t_loss + term

@@ -1,0 +1,5 @@
+"""(#9: being written.)"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
