@@ -6,7 +6,6 @@ from ._grad import value_and_grad
 from ._namespace import array_namespace
 from ._verify import verify
 from .losses import _boxes, _contrastive, _ctc, _lovasz, _mined, _overlap, _pairs, _proxies
-from .losses._boxes import *  # noqa: F403
 from .losses._binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -18,6 +17,7 @@ from .losses._binary import (
     soft_margin,
     squared_hinge,
 )
+from .losses._boxes import *  # noqa: F403
 from .losses._classification import cross_entropy
 from .losses._contrastive import *  # noqa: F403
 from .losses._ctc import *  # noqa: F403
