@@ -103,3 +103,49 @@ def select(xp: Any, cond: Any, a: Any, b: Any) -> Any:
     if isinstance(cond, bool):
         return a if cond else b
     return xp.where(cond, a, b)
+
+
+# -- a compiled loop over time (appended for #9, the CTC recursions) --------------------------------------
+# Namespaces without an ``__xploss_ops__`` dict of their own (``jax.numpy``: a third-party module xploss does
+# not write into) get their native blocks from this table, filled by the backend module on import and keyed
+# by the namespace's ``__name__``.  A namespace that has its own dict (torch, TensorFlow) never reads it, so
+# torch.compile does not guard on it.
+NATIVE: dict[str, dict[str, Any]] = {}
+
+
+def _native(xp: Any, name: str) -> Any:
+    ops = getattr(xp, "__xploss_ops__", None)
+    if ops is None:
+        ops = NATIVE.get(getattr(xp, "__name__", ""), {})
+    return ops.get(name)
+
+
+def scan(xp: Any, step: Any, carry: tuple, xs: tuple, *, reverse: bool = False) -> tuple[tuple, tuple]:
+    """A loop over the leading axis of ``xs``, compiled as one loop where the framework has one.
+
+    ``step(carry, x_t) -> (carry, y_t)``: ``carry`` a tuple of arrays whose shapes and dtypes the step keeps,
+    ``x_t`` the tuple of the ``t``-th slices of ``xs`` (a tuple of arrays of one leading length ``T >= 1``),
+    ``y_t`` a tuple of arrays (possibly empty).  Returns ``(final carry, ys)``, ``ys`` the tuple of the
+    ``y_t`` stacked along a new leading axis in the order of ``t``.  ``reverse=True`` runs ``t = T-1, ..., 0``
+    (the outputs still stacked by ``t``): ``jax.lax.scan``'s semantics.
+
+    Paths: JAX ``jax.lax.scan`` (one loop in the jaxpr: ``jax.jit`` does not unroll the ``T`` steps);
+    TensorFlow a ``tf.while_loop`` over ``TensorArray`` s (one while op in the graph, XLA-compilable with a
+    static ``T``, and a ``T`` unknown while tracing); NumPy, array_api_strict and torch a Python loop (under
+    ``torch.compile`` the loop is unrolled: see ``xploss.backends._torch``).  The step must use array-API
+    operations only, with no Python branch on values: under JAX and TensorFlow it is traced once.
+    """
+    fast = _native(xp, "scan")
+    if fast is not None:
+        return fast(step, tuple(carry), tuple(xs), reverse)
+    carry = tuple(carry)
+    n = xs[0].shape[0]
+    ys: list = []
+    for t in (range(n - 1, -1, -1) if reverse else range(n)):
+        carry, y = step(carry, tuple(x[t, ...] for x in xs))
+        ys.append(tuple(y))
+    if reverse:
+        ys.reverse()
+    if not ys:
+        raise ValueError("xploss._ops.scan: at least one step (the leading axis of xs has size 0)")
+    return tuple(carry), tuple(xp.stack([y[k] for y in ys], axis=0) for k in range(len(ys[0])))

@@ -154,3 +154,18 @@ class JaxBackend(Backend):
 
 def backend(name: str) -> JaxBackend:
     return JaxBackend()
+
+
+# -- xploss._ops.scan's native path (appended for #9): jax.lax.scan, one loop in the jaxpr ----------------
+def _scan(step: Callable, carry: tuple, xs: tuple, reverse: bool) -> tuple:
+    carry, ys = jax.lax.scan(lambda c, x: step(c, x), carry, xs, reverse=reverse)
+    return tuple(carry), tuple(ys)
+
+
+def _register_scan() -> None:
+    from .. import _ops
+
+    _ops.NATIVE.setdefault(jnp.__name__, {})["scan"] = _scan
+
+
+_register_scan()

@@ -277,3 +277,34 @@ def cumulative_sum(x: Any, /, *, axis: Any = None, dtype: Any = None, include_in
         shape = tf.tensor_scatter_nd_update(tf.shape(out), [[ax % out.shape.rank]], [1])
         out = tf.concat([tf.zeros(shape, out.dtype), out], axis=ax)
     return out if dtype is None else tf.cast(out, dtype)
+
+
+# -- xploss._ops.scan's native path (appended for #9): one tf.while_loop over TensorArrays -----------------
+def _scan(step: Any, carry: tuple, xs: tuple, reverse: bool) -> tuple:
+    """``tf.while_loop`` over the leading axis (static or, under ``tf.function``, unknown while tracing).
+
+    The first step runs before the loop (it gives the outputs' dtypes and shapes for their TensorArrays);
+    the loop runs the others.  XLA (``jit_compile=True``) needs a static leading size.
+    """
+    carry = tuple(tf.convert_to_tensor(c) for c in carry)
+    static = xs[0].shape[0]
+    n = tf.shape(xs[0])[0] if static is None else static
+    tas = [tf.TensorArray(x.dtype, size=n, element_shape=x.shape[1:]).unstack(x) for x in xs]
+    first = n - 1 if reverse else 0
+    carry, y0 = step(carry, tuple(ta.read(first) for ta in tas))
+    carry, y0 = tuple(carry), tuple(y0)
+    outs = [tf.TensorArray(y.dtype, size=n, element_shape=y.shape).write(first, y) for y in y0]
+    if static == 1:
+        return carry, tuple(o.stack() for o in outs)
+
+    def body(i: Any, c: tuple, o: list) -> tuple:
+        t = n - 1 - i if reverse else i
+        c2, y = step(c, tuple(ta.read(t) for ta in tas))
+        return i + 1, tuple(c2), [a.write(t, v) for a, v in zip(o, y)]
+
+    kw = {} if static is None else {"maximum_iterations": static - 1}
+    _, carry, outs = tf.while_loop(lambda i, c, o: i < n, body, (tf.constant(1), carry, outs), **kw)
+    return tuple(carry), tuple(o.stack() for o in outs)
+
+
+__xploss_ops__["scan"] = _scan
