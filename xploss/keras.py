@@ -87,9 +87,12 @@ class Decl:
     keras: str = ""
     coupled: bool = False
     probe: tuple = (4, 3)  # the shape of each stacked input in the construction-time validation call
+    shape: tuple | None = None  # the prediction's shape in that call, where the class axis does not give it
+    defaults: tuple[tuple[str, Any], ...] = ()  # option defaults of the class where Keras' differ (channels last)
 
 
 _BCE = "BinaryCrossentropy"
+_CHANNELS_LAST = (("axis", -1),)
 DECLARATIONS: dict[str, Decl] = {
     # regression: per-element losses, averaged over the last axis like Keras' regression losses
     "mean_squared_error": Decl(keras="MeanSquaredError()"),
@@ -155,6 +158,21 @@ DECLARATIONS: dict[str, Decl] = {
     "batch_all_triplet": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
     "lifted_structure": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
     "multi_similarity": Decl(inputs="embeddings", last_axis_mean=False, coupled=True),
+    # dense prediction (#9): one loss per image, channels last (Keras' layout) by default
+    "dice": Decl(labels="auto", last_axis_mean=False, defaults=_CHANNELS_LAST,
+                 keras="Dice() with per='all', smooth=5e-8, smooth_numerator=0"),
+    "tversky": Decl(labels="auto", last_axis_mean=False, defaults=_CHANNELS_LAST,
+                    keras="Tversky() (3.16) with per='all', smooth=1e-7, smooth_numerator=0"),
+    "focal_tversky": Decl(labels="auto", last_axis_mean=False, defaults=_CHANNELS_LAST),
+    "jaccard": Decl(labels="auto", last_axis_mean=False, defaults=_CHANNELS_LAST),
+    "generalized_dice": Decl(labels="auto", last_axis_mean=False, defaults=_CHANNELS_LAST),
+    "lovasz_softmax": Decl(labels="index", last_axis_mean=False, defaults=_CHANNELS_LAST),
+    "lovasz_hinge": Decl(last_axis_mean=False),
+    # boxes (x1, y1, x2, y2) on the last axis: one loss per box
+    "iou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
+    "giou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
+    "diou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
+    "ciou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
 }
 PENALTIES = ("l1_penalty", "l2_penalty")
 
@@ -260,6 +278,8 @@ def _probe_args(decl: Decl, options: dict) -> tuple:
     axis = -1 if not isinstance(axis, int) else axis  # None (kl_divergence) or a bad type: the function says
     shape = [2] * max(2, axis + 1 if axis >= 0 else -axis)
     shape[axis] = c
+    if decl.shape is not None:
+        shape = list(decl.shape)
     pred = np.full(shape, 0.5)
     if decl.inputs == "triplet":
         return pred, pred + 0.25, pred - 0.25
@@ -308,7 +328,8 @@ class Loss(keras.losses.Loss):
             allowed = ", ".join(f"`{k}`" for k in (*known, *_KERAS_ARGS))
             raise xploss.XplossTypeError(f"xploss.keras.{type(self).__name__}: argument `{unknown[0]}`: expected "
                                          f"one of {allowed}. Received: an unknown keyword `{unknown[0]}`.")
-        self._options = {k: _plain(options.get(k, p.default)) for k, p in known.items()}
+        defaults = dict(self.decl.defaults)
+        self._options = {k: _plain(options.get(k, defaults.get(k, p.default))) for k, p in known.items()}
         _validate(self.fn, self.decl, self._options)
 
     def __getattr__(self, key: str) -> Any:
@@ -330,7 +351,7 @@ class Loss(keras.losses.Loss):
         if self.decl.last_axis_mean:
             losses = ops.mean(losses, axis=-1)
         ignore = opts.get("ignore_index")
-        if labels is not None and ignore is not None:
+        if labels is not None and ignore is not None and len(labels.shape) == len(losses.shape):  # per pixel
             from keras.src import backend
 
             backend.set_keras_mask(losses, ops.not_equal(labels, ignore))
@@ -363,7 +384,8 @@ _SHAPES = {
 
 def _doc(name: str, fn: Any, decl: Decl) -> str:
     summary = (fn.__doc__ or "").strip().splitlines()[0]
-    opts = ", ".join(f"{k}={p.default!r}" for k, p in _options(fn).items())
+    defaults = dict(decl.defaults)
+    opts = ", ".join(f"{k}={defaults.get(k, p.default)!r}" for k, p in _options(fn).items())
     shapes = _SHAPES.get(decl.inputs) or _SHAPES[decl.labels]
     mean = " Per-sample losses: the mean over the last axis, as Keras." if decl.last_axis_mean else ""
     twin = f"\n\n    Equals ``keras.losses.{decl.keras}``." if decl.keras else ""
@@ -372,10 +394,11 @@ def _doc(name: str, fn: Any, decl: Decl) -> str:
             f"{shapes}{mean}{twin}\n")
 
 
-def _signature(fn: Any) -> inspect.Signature:
+def _signature(fn: Any, decl: Decl) -> inspect.Signature:
     kw = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [p.replace(kind=kw) for p in _options(fn).values()]
+    defaults = dict(decl.defaults)
+    params += [p.replace(kind=kw, default=defaults.get(p.name, p.default)) for p in _options(fn).values()]
     params += [inspect.Parameter("reduction", kw, default="sum_over_batch_size"),
                inspect.Parameter("name", kw, default=None), inspect.Parameter("dtype", kw, default=None)]
     return inspect.Signature(params)
@@ -388,7 +411,7 @@ def _make(name: str, decl: Decl) -> type:
                  dtype: Any = None, **options: Any) -> None:
         Loss.__init__(self, reduction=reduction, name=name, dtype=dtype, **options)
 
-    __init__.__signature__ = _signature(fn)
+    __init__.__signature__ = _signature(fn, decl)
     cls = type(camel(name), (Loss,), {"fn": staticmethod(fn), "decl": decl, "__init__": __init__,
                                       "__doc__": _doc(name, fn, decl), "__module__": __name__,
                                       "__qualname__": camel(name)})

@@ -623,6 +623,13 @@ def focal_tversky(probs: Any, target: Any, /, *, alpha: float = 0.3, beta: float
     ``TverskyLoss(gamma=γ)`` raises the *class mean* to ``γ`` instead: it equals this loss only for
     ``γ = 1``.
 
+    See Also
+    --------
+    tversky : ``focal_tversky(gamma=1)``.
+    segmentation_models_pytorch.losses.TverskyLoss : ``TverskyLoss("multiclass", alpha=a, beta=b,
+        gamma=1)`` = ``focal_tversky(..., axis=1, from_logits=True, alpha=a, beta=b, gamma=1, per="batch",
+        intersection="min", empty="zero", smooth=0)`` (no ``intersection`` option here: use ``tversky``).
+
     Examples
     --------
     >>> import numpy as np, xploss
