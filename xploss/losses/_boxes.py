@@ -391,7 +391,8 @@ def diou_loss(boxes1: Any, boxes2: Any, /, *, eps: float = 1e-7, sample_weight: 
 
 
 @loss
-@_doc("\n        ``boxes1`` is the prediction and ``boxes2`` the ground truth (the aspect term is not symmetric).")
+@_doc("\n        ``boxes1`` is the prediction and ``boxes2`` the ground truth (torchvision's names; the loss is\n"
+      "        symmetric all the same: ``v`` is a square and ``α`` depends on the IoU only).")
 def ciou_loss(boxes1: Any, boxes2: Any, /, *, eps: float = 1e-7, sample_weight: Any = None,
               reduction: str = "mean") -> Any:
     r"""Complete IoU loss of predicted boxes against ground-truth boxes (Zheng et al. 2020; torchvision
@@ -419,7 +420,8 @@ def ciou_loss(boxes1: Any, boxes2: Any, /, *, eps: float = 1e-7, sample_weight: 
     box, and 0 for a point box (``w = h = 0``), with a zero angle gradient there; torchvision's
     ``atan(w / h)`` gives NaN (value and gradient) for a point box, and a NaN gradient for a
     zero-height one.  ``eps`` reaches the DIoU part too (torchvision's CIoU uses the default 1e-7
-    there whatever its ``eps``: equal at the default).  Not symmetric: ``boxes2`` is the ground truth.
+    there whatever its ``eps``: equal at the default).  Symmetric in ``boxes1`` and ``boxes2``, values and
+    gradients, like the three others.
 
     See Also
     --------
