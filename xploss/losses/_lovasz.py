@@ -236,7 +236,7 @@ def lovasz_softmax(probs: Any, labels: Any, /, *, axis: int | None = None, from_
     masked, labels, bad = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
     if not logits:
         bad = _checks.either(xp, bad, _checks.per_sample(xp, _checks.in_unit_interval(fn, "probs", be, probs), axis))
-    sample_weight = _sample_weight(fn, xp, sample_weight, per, labels)
+    sample_weight = _sample_weight(fn, xp, sample_weight, per, probs)
     _checks.reduction(fn, reduction)
     return apply(be, _SOFTMAX, (probs, labels), sample_weight=sample_weight,
                  invalid=_per_sample_invalid(xp, bad, "sample" if per == "sample" else "batch"),
