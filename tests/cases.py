@@ -40,6 +40,9 @@ class Case:
     zero_at_perfect: bool = False
     # batch-coupled (in-batch negatives, mining): the loss of a concatenated batch is not the sum of the parts'
     coupled: bool = False
+    # fewer reduction combos (each a JAX compilation): the per-sample loss goes through the shared reduction
+    # code the other families test at length (the dense, box and sequence families, #9)
+    light: bool = False
 
     def __repr__(self) -> str:
         return self.id

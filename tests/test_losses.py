@@ -140,7 +140,7 @@ def grad_combos(case: Case) -> list[tuple[str, bool]]:
     """(reduction, weighted) pairs whose gradient is checked (each one a JAX compilation)."""
     if not case.weighted:
         return [(r, False) for r in case.reductions]
-    if case.coupled:  # batch-coupled: the weighted means carry the counted normaliser; "sum" adds nothing new
+    if case.coupled or case.light:  # batch-coupled: the weighted means carry the counted normaliser; "sum" adds nothing new
         return [("mean", True), ("weighted_mean", True)]
     return [("mean", True), ("sum", False), ("weighted_mean", True)]
 
@@ -156,7 +156,7 @@ def value_combos(case: Case, dtype: str) -> list[tuple[str, bool]]:
     if dtype == "float32":
         return [("none", False), ("mean", True)]
     combos = [("none", False), ("none", True), ("sum", True), ("mean", False), ("mean", True), ("weighted_mean", True)]
-    if case.coupled:  # each pair is a compilation: the reduction code is shared, the counts are the new part
+    if case.coupled or case.light:  # each pair is a compilation: the reduction code is shared, the counts are new
         combos = [("none", True), ("sum", True), ("mean", False), ("weighted_mean", True)]
     return combos + [("weighted_mean", False)] * (case.norm is not None)
 
