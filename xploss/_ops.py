@@ -138,6 +138,11 @@ def scan(xp: Any, step: Any, carry: tuple, xs: tuple, *, reverse: bool = False) 
     fast = _native(xp, "scan")
     if fast is not None:
         return fast(step, tuple(carry), tuple(xs), reverse)
+    return scan_loop(xp, step, carry, xs, reverse=reverse)
+
+
+def scan_loop(xp: Any, step: Any, carry: tuple, xs: tuple, *, reverse: bool = False) -> tuple[tuple, tuple]:
+    """:func:`scan`'s generic body: a Python loop (``T`` steps), the outputs stacked at the end."""
     carry = tuple(carry)
     n = xs[0].shape[0]
     ys: list = []

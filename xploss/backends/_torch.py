@@ -300,3 +300,25 @@ class TorchBackend(Backend):
 
 def backend(name: str) -> TorchBackend:
     return TorchBackend()
+
+
+# -- xploss._ops.scan's native path (appended for #9) -----------------------------------------------------
+def _scan(step: Callable, carry: tuple, xs: tuple, reverse: bool) -> tuple:
+    """Eagerly a Python loop; under ``torch.compile`` torch's ``scan`` higher-order op (one loop in the graph
+    instead of ``T`` unrolled steps: unrolled, inductor took minutes to compile a T = 50 CTC).  The op refuses
+    outputs that alias its inputs or each other: each output is cloned inside the step."""
+    from .. import _ops
+
+    if not torch.compiler.is_compiling():
+        return _ops.scan_loop(xp, step, carry, xs, reverse=reverse)
+    from torch._higher_order_ops.scan import scan
+
+    def combine(c: list, x: list) -> tuple:
+        c2, y = step(tuple(c), tuple(x))
+        return [t.clone() for t in c2], [t.clone() for t in y]
+
+    c, ys = scan(combine, list(carry), list(xs), reverse=reverse)
+    return tuple(c), tuple(ys)
+
+
+xp.__xploss_ops__["scan"] = _scan

@@ -195,7 +195,7 @@ def _ctc_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, blank: int, zero_inf
         b = xp.where(xp.expand_dims(last, axis=1), init, xp.where(xp.expand_dims(inner, axis=1), rec, neg))
         return (b,), (xp.exp(a + b - logp_b),)
 
-    _, (post,) = _ops.scan(xp, step, (neg,), (e_next, alphas, last_t, inner_t), reverse=True)
+    _, (post,) = _ops.scan(xp, step, (xp.full_like(neg, _NEG),), (e_next, alphas, last_t, inner_t), reverse=True)
     classes = _positions(xp, xp.zeros_like(z[0, 0, :], dtype=ext.dtype), 0)
     onehot = xp.astype(xp.expand_dims(ext, axis=2) == classes, z.dtype)  # (N, L, C)
     gam = xp.matmul(xp.permute_dims(post, (1, 0, 2)), onehot)  # (N, T, C)
@@ -251,9 +251,11 @@ def _lengths(fn: str, name: str, be: Any, x: Any, n: int | None, high: int | Non
     if len(shape) != 1 or (n is not None and shape[0] is not None and shape[0] != n):
         raise _checks.error(fn, name, expected, f"shape {_checks.shape_str(shape)}")
     v = be.host(x)
-    if v is None:
+    if v is None or not isinstance(high, int):  # traced, or T unknown while tracing (``high`` the (N,) T)
         bad = xp.logical_or(x < 0, x > high)
-        return xp.clip(x, min=0, max=high), bad
+        if isinstance(high, int):
+            return xp.clip(x, min=0, max=high), bad
+        return xp.minimum(xp.maximum(x, xp.zeros_like(x)), high), bad
     if v.size and (v.min() < 0 or v.max() > high):
         first = v[(v < 0) | (v > high)].flat[0]
         raise _checks.error(fn, name, f"{what} in [0, {high}]", f"a length {int(first)}")
@@ -403,11 +405,8 @@ def ctc(logits: Any, labels: Any, input_lengths: Any = None, label_lengths: Any 
     if t == 0 or c == 0:
         raise _checks.error(fn, "logits", f"at least one frame and one class {layout}",
                             f"shape {_checks.shape_str(shape)}")
-    if t is None or c is None:
-        raise _checks.error(fn, "logits", f"static T and C {layout} (the recursion loops over T)",
-                            f"shape {_checks.shape_str(shape)}")
-    if isinstance(blank, bool) or not isinstance(blank, int) or not 0 <= blank < c:
-        raise _checks.error(fn, "blank", f"an int in [0, {c})", repr(blank))
+    if isinstance(blank, bool) or not isinstance(blank, int) or not 0 <= blank < (math.inf if c is None else c):
+        raise _checks.error(fn, "blank", f"an int in [0, {'C' if c is None else c})", repr(blank))
     labels = _int_array(fn, "labels", xp, labels)
     lshape = _checks.shape_of(labels)
     if len(lshape) != 2 or (n is not None and lshape[0] is not None and lshape[0] != n):
@@ -426,12 +425,17 @@ def ctc(logits: Any, labels: Any, input_lengths: Any = None, label_lengths: Any 
         label_lengths = _int_array(fn, "label_lengths", xp, label_lengths)
         label_lengths = label_lengths if label_lengths.dtype == idt else xp.astype(label_lengths, idt)
     if input_lengths is None:
-        input_lengths = xp.zeros_like(label_lengths) + t
+        input_lengths = xp.zeros_like(label_lengths) + t if t is not None else None
     else:
         input_lengths = _int_array(fn, "input_lengths", xp, input_lengths)
         input_lengths = input_lengths if input_lengths.dtype == idt else xp.astype(input_lengths, idt)
     resolve(fn, {"logits": logits, "input_lengths": input_lengths, "label_lengths": label_lengths})
-    input_lengths, bad_in = _lengths(fn, "input_lengths", be, input_lengths, n, t, "frames per sequence")
+    frames = t
+    if t is None:  # a time axis unknown while tracing (tf.function): T counted from the logits, per sequence
+        frames = xp.sum(xp.ones_like(logits[:, :, 0], dtype=idt), axis=0 if time_major else 1)
+        frames = frames if frames.dtype == idt else xp.astype(frames, idt)
+        input_lengths = frames if input_lengths is None else input_lengths
+    input_lengths, bad_in = _lengths(fn, "input_lengths", be, input_lengths, n, frames, "frames per sequence")
     label_lengths, bad_lab = _lengths(fn, "label_lengths", be, label_lengths, n, s, "labels per sequence")
     labels, bad_y = _check_labels(fn, be, labels, label_lengths, c, blank)
     invalid = _checks.either(xp, bad_in, bad_lab, bad_y)
