@@ -185,7 +185,8 @@ def _ctc_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, blank: int, zero_inf
     init = xp.where(is_final, xp.zeros_like(neg), neg)
     skip_from = _shift_bool(xp, skip)  # the transition s -> s + 2 exists
     e_next = xp.concat([e[1:, ...], xp.full_like(e[:1, ...], _NEG)], axis=0)
-    logp_b = xp.expand_dims(logp, axis=1)
+    feasible = xp.isfinite(logp)
+    logp_b = xp.expand_dims(xp.where(feasible, logp, xp.zeros_like(logp)), axis=1)  # no -inf - (-inf) warning
 
     def step(carry: tuple, x: tuple) -> tuple:
         (b,) = carry
@@ -196,6 +197,8 @@ def _ctc_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, blank: int, zero_inf
         return (b,), (xp.exp(a + b - logp_b),)
 
     _, (post,) = _ops.scan(xp, step, (xp.full_like(neg, _NEG),), (e_next, alphas, last_t, inner_t), reverse=True)
+    # an infeasible sequence (p = 0): NaN posteriors, hence NaN gradients, as torch
+    post = xp.where(xp.expand_dims(xp.expand_dims(feasible, axis=0), axis=2), post, xp.full_like(post, math.nan))
     classes = _positions(xp, xp.zeros_like(z[0, 0, :], dtype=ext.dtype), 0)
     onehot = xp.astype(xp.expand_dims(ext, axis=2) == classes, z.dtype)  # (N, L, C)
     gam = xp.matmul(xp.permute_dims(post, (1, 0, 2)), onehot)  # (N, T, C)
@@ -210,8 +213,8 @@ def _ctc_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, blank: int, zero_inf
     k = xp.expand_dims(xp.expand_dims(k, axis=0 if time_major else 1), axis=2)
     grad = (xp.exp(lp) * xp.expand_dims(act, axis=2) - gam) * k
     if zero_infinity:  # an infeasible sequence (NaN posteriors): 0, not 0 * NaN
-        bad = xp.expand_dims(xp.expand_dims(xp.isinf(logp), axis=0 if time_major else 1), axis=2)
-        grad = xp.where(bad, xp.zeros_like(grad), grad)
+        ok = xp.expand_dims(xp.expand_dims(feasible, axis=0 if time_major else 1), axis=2)
+        grad = xp.where(ok, grad, xp.zeros_like(grad))
     return grad, None, None, None
 
 
@@ -391,7 +394,8 @@ def ctc(logits: Any, labels: Any, input_lengths: Any = None, label_lengths: Any 
     0.75
     """
     fn = "ctc"
-    be = resolve(fn, {"logits": logits, "labels": labels, "sample_weight": sample_weight})
+    be = resolve(fn, {"logits": logits, "labels": labels, "input_lengths": input_lengths,
+                      "label_lengths": label_lengths, "sample_weight": sample_weight})
     xp = be.xp
     _checks.floating(fn, "logits", xp, logits)
     shape = _checks.shape_of(logits)
@@ -429,7 +433,6 @@ def ctc(logits: Any, labels: Any, input_lengths: Any = None, label_lengths: Any 
     else:
         input_lengths = _int_array(fn, "input_lengths", xp, input_lengths)
         input_lengths = input_lengths if input_lengths.dtype == idt else xp.astype(input_lengths, idt)
-    resolve(fn, {"logits": logits, "input_lengths": input_lengths, "label_lengths": label_lengths})
     frames = t
     if t is None:  # a time axis unknown while tracing (tf.function): T counted from the logits, per sequence
         frames = xp.sum(xp.ones_like(logits[:, :, 0], dtype=idt), axis=0 if time_major else 1)
