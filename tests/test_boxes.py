@@ -253,19 +253,30 @@ def test_ciou_eps_reaches_the_diou_part() -> None:
 
 # -- 5. second order: torch's double backward of torchvision -----------------------------------------
 
-@pytest.mark.parametrize("kind", ["giou", "diou"])
-def test_hessian_matches_torchvision(kind: str) -> None:
-    jax = _load(Backend.JAX)
+def _tv_hessian(kind: str, b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
     torch = _load(Backend.TORCH)
+    fixed = torch.tensor(b2, dtype=torch.float64)
+    return torch.autograd.functional.hessian(lambda x: _tv(kind)(x, fixed).sum(),
+                                             torch.tensor(b1, dtype=torch.float64)).numpy()
+
+
+def test_hessian_matches_torchvision_jax() -> None:
+    """JAX: the custom_jvp rule differentiated again (DIoU: the IoU, the centre distance and the diagonal)."""
+    jax = _load(Backend.JAX)
     b1, b2 = random_boxes(3, n=2, ties=False)
-
-    def tv_sum(x):
-        return _tv(kind)(x, torch.tensor(b2, dtype=torch.float64)).sum()
-
-    ref = torch.autograd.functional.hessian(tv_sum, torch.tensor(b1, dtype=torch.float64)).numpy()
     fixed = jax.numpy.asarray(b2)
-    got = jax.hessian(lambda x: _fn(kind)(x, fixed, reduction="sum"))(jax.numpy.asarray(b1))
-    assert_close(got, ref, dtype="float64", b=Backend.JAX)
+    got = jax.hessian(lambda x: xploss.diou_loss(x, fixed, reduction="sum"))(jax.numpy.asarray(b1))
+    assert_close(got, _tv_hessian("diou", b1, b2), dtype="float64", b=Backend.JAX)
+
+
+def test_hessian_matches_torchvision_torch() -> None:
+    """torch: the hand VJP recorded by autograd (create_graph); GIoU's enclosure term."""
+    torch = _load(Backend.TORCH)
+    b1, b2 = random_boxes(5, n=2, ties=False)
+    fixed = torch.tensor(b2, dtype=torch.float64)
+    got = torch.autograd.functional.hessian(lambda x: xploss.giou_loss(x, fixed, reduction="sum"),
+                                            torch.tensor(b1, dtype=torch.float64))
+    assert_close(got, _tv_hessian("giou", b1, b2), dtype="float64", b=Backend.TORCH)
 
 
 # -- 6. inverted boxes: eager error, traced poison -------------------------------------------------------
