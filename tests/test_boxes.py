@@ -307,6 +307,19 @@ def test_inverted_box_is_poisoned_under_jit() -> None:
     assert np.all(np.isfinite(np.delete(g1, 4, 0))) and np.all(np.isfinite(np.delete(g2, 4, 0)))
 
 
+def test_inverted_box_is_poisoned_under_tf_function_and_torch_compile() -> None:
+    tf, torch = _load(Backend.TENSORFLOW), _load(Backend.TORCH)
+    bad = B1.copy()
+    bad[4] = [2.0, 2.0, 0.0, 0.0]
+    ref, _, _ = tv_value_and_grads("diou", B1, B2)
+    f = tf.function(lambda x, y: xploss.diou_loss(x, y, reduction="none"))
+    torch._dynamo.reset()
+    g = torch.compile(lambda x, y: xploss.diou_loss(x, y, reduction="none"), backend="eager", fullgraph=True)
+    for per_box in (f(tf.constant(bad), tf.constant(B2)).numpy(), g(torch.tensor(bad), torch.tensor(B2)).numpy()):
+        assert np.isnan(per_box[4]), per_box
+        assert_close(np.delete(per_box, 4), np.delete(ref, 4), dtype="float64")
+
+
 # -- 7. dtypes and errors -----------------------------------------------------------------------------
 
 def test_float16_computed_in_float32() -> None:
