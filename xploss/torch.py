@@ -76,10 +76,11 @@ class Spec:
     class_mean: bool = False
     fixed: tuple[tuple[str, Any], ...] = ()
     renamed: tuple[tuple[str, str], ...] = ()
+    name: str | None = None
 
     @property
     def class_name(self) -> str:
-        return self.torch_name or _api.camel(self.loss) + "Loss"
+        return self.name or self.torch_name or _api.camel(self.loss) + "Loss"
 
 
 SPECS: tuple[Spec, ...] = (
@@ -103,6 +104,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("cosine_embedding", "CosineEmbeddingLoss"),
     Spec("margin_ranking", "MarginRankingLoss"),
     Spec("hinge_embedding", "HingeEmbeddingLoss"),
+    Spec("iou_loss", name="IoULoss"),
+    Spec("giou_loss", name="GIoULoss"),
+    Spec("diou_loss", name="DIoULoss"),
+    Spec("ciou_loss", name="CIoULoss"),
 )
 _REDUCTIONS = ("mean", "sum", "none")
 
