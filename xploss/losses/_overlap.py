@@ -279,6 +279,8 @@ def _class_axis(fn: str, xp: Any, probs: Any, axis: Any) -> int:
     axis %= len(shape)
     if axis == 0:
         raise _checks.error(fn, "axis", "a class axis other than 0 (axis 0 is the batch)", "axis=0")
+    if shape[axis] == 0:
+        raise _checks.error(fn, "probs", f"at least one class along axis {axis}", f"shape {_checks.shape_str(shape)}")
     return axis
 
 
