@@ -424,3 +424,19 @@ def test_traced_bad_inputs_give_nan_for_their_sequence() -> None:
     assert np.isnan(values[1:3]).all() and np.isnan(g[1:3]).all()
     keep = [0, 3]
     assert_close(values[keep], ref_ctc(z[keep], y[keep], il[keep], ll[keep]), dtype="float64")
+
+
+def test_second_order_torch() -> None:
+    """torch's double backward (the VJP recomputed under autograd): a Hessian-vector product equals central
+    differences of the hand gradient (NumPy)."""
+    torch = _load(Backend.TORCH)
+    z, y, v = RNG.normal(size=(2, 5, 4)), np.array([[1, 2], [3, 3]]), RNG.normal(size=(2, 5, 4))
+
+    def gdot(x: np.ndarray) -> float:
+        _, g = _grad(Backend.NUMPY, xploss.ctc, x, y, reduction="sum")
+        return float(np.sum(g * v))
+
+    x = torch.tensor(z, requires_grad=True)
+    (g,) = torch.autograd.grad(xploss.ctc(x, torch.tensor(y), reduction="sum"), x, create_graph=True)
+    (hv,) = torch.autograd.grad((g * torch.tensor(v)).sum(), x)
+    assert_close(hv, _fd(gdot, z), dtype="float64", rtol=1e-8)
