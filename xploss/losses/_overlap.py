@@ -630,7 +630,8 @@ def focal_tversky(probs: Any, target: Any, /, *, alpha: float = 0.3, beta: float
     tversky : ``focal_tversky(gamma=1)``.
     segmentation_models_pytorch.losses.TverskyLoss : ``TverskyLoss("multiclass", alpha=a, beta=b,
         gamma=1)`` = ``focal_tversky(..., axis=1, from_logits=True, alpha=a, beta=b, gamma=1, per="batch",
-        intersection="min", empty="zero", smooth=0)`` (no ``intersection`` option here: use ``tversky``).
+        empty="zero", smooth=0)`` for hard targets (class maps, one-hot), where SMP's ``Σ min(p, g)`` is
+        ``Σ p g``; for soft targets use ``tversky(..., intersection="min")`` (no such option here).
 
     Examples
     --------
