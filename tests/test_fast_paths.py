@@ -32,8 +32,8 @@ BLOCKS = {
 # The fast paths each backend registers (asserted below, so a new one gets compared too).
 FAST = {
     Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
-                    "sigmoid_minus"},
-    Backend.TENSORFLOW: {"sigmoid"},
+                    "sigmoid_minus", "scan"},
+    Backend.TENSORFLOW: {"sigmoid", "scan"},  # scan takes a step function: test_ctc compares it with the loop
 }
 PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]
 

@@ -34,9 +34,13 @@ LOSSES: dict[str, Callable] = {}  # function name -> the public (wrapped) functi
 _HOOKED = ("torch", "tensorflow")  # backends whose ``call`` runs a public loss (with the caller check)
 
 
+_ACRONYMS = {"ctc": "CTC", "iou": "IoU", "giou": "GIoU", "diou": "DIoU", "ciou": "CIoU"}
+
+
 def camel(name: str) -> str:
-    """``sigmoid_binary_cross_entropy`` -> ``SigmoidBinaryCrossEntropy`` (``l1`` -> ``L1``)."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+    """``sigmoid_binary_cross_entropy`` -> ``SigmoidBinaryCrossEntropy`` (``l1`` -> ``L1``, ``giou_loss`` ->
+    ``GIoULoss``, ``ctc`` -> ``CTC``)."""
+    return "".join(_ACRONYMS.get(part, part[:1].upper() + part[1:]) for part in name.split("_"))
 
 
 def _caller_is_keras(frame: Any) -> bool:

@@ -173,6 +173,8 @@ DECLARATIONS: dict[str, Decl] = {
     "giou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
     "diou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
     "ciou_loss": Decl(last_axis_mean=False, shape=(2, 4)),
+    # sequences: y_true (B, S) labels with 0 both the blank and the padding (Keras' CTC), y_pred (B, T, C) logits
+    "ctc": Decl(labels="index", last_axis_mean=False, keras="CTC()", shape=(2, 4, 3)),
 }
 PENALTIES = ("l1_penalty", "l2_penalty")
 

@@ -77,6 +77,7 @@ class Spec:
     fixed: tuple[tuple[str, Any], ...] = ()
     renamed: tuple[tuple[str, str], ...] = ()
     name: str | None = None
+    mean_options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -104,10 +105,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("cosine_embedding", "CosineEmbeddingLoss"),
     Spec("margin_ranking", "MarginRankingLoss"),
     Spec("hinge_embedding", "HingeEmbeddingLoss"),
-    Spec("iou_loss", name="IoULoss"),
-    Spec("giou_loss", name="GIoULoss"),
-    Spec("diou_loss", name="DIoULoss"),
-    Spec("ciou_loss", name="CIoULoss"),
+    Spec("ctc", "CTCLoss", fixed=(("time_major", True),), mean_options=(("length_normalize", True),)),
+    *(Spec(box, name=_api.camel(box)) for box in ("iou_loss", "giou_loss", "diou_loss", "ciou_loss")),
 )
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -120,7 +119,8 @@ def _options(fn: Callable) -> dict[str, inspect.Parameter]:
 def _signature(spec: Spec, fn: Callable) -> tuple[inspect.Signature, dict[str, str]]:
     """The constructor signature and the map constructor argument -> xploss option."""
     opts = _options(fn)
-    extra = {k: p for k, p in opts.items() if k not in _NOT_OPTIONS and k not in dict(spec.fixed)}
+    implied = {**dict(spec.fixed), **dict(spec.mean_options)}
+    extra = {k: p for k, p in opts.items() if k not in _NOT_OPTIONS and k not in implied}
     if spec.torch_name is not None:
         params = list(inspect.signature(getattr(nn, spec.torch_name).__init__).parameters.values())[1:]
     else:
@@ -210,6 +210,8 @@ class Criterion(nn.Module):
             given = opts.get("sample_weight")
             opts["sample_weight"] = sample_weight if given is None else given * _leading(sample_weight, given.ndim)
         reduction, divisor = self._xploss_reduction(opts, inputs)
+        if self.reduction == "mean":
+            opts.update(self.spec.mean_options)
         out = self._fn(*inputs, reduction=reduction, **opts)
         return out / divisor if divisor != 1 else out
 
