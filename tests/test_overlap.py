@@ -388,7 +388,7 @@ def test_torch_training_lowers_dice():
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 1)).double()
     opt = torch.optim.Adam(model.parameters(), lr=0.1)
     losses = []
-    for _ in range(15):
+    for _ in range(10):
         opt.zero_grad()
         loss = xploss.dice(model(x), y, axis=1, from_logits=True, smooth=1.0)
         loss.backward()
@@ -397,3 +397,17 @@ def test_torch_training_lowers_dice():
     assert losses[-1] < 0.5 * losses[0], losses
     assert all(np.isfinite(losses))
 
+
+
+def test_jaccard_under_jax_jit_matches_eager():
+    """jaccard is not in the generic table (it is tversky at α = β = 1, specialised on the static 1s):
+    jax.jit of the batch-pooled, squared, masked form against the eager value and gradient."""
+    jax = pytest.importorskip("jax")
+    z, y = label_maps(void=True, logits=True)(RNG)
+    kw = dict(axis=1, from_logits=True, ignore_index=VOID, per="batch", squared=True, smooth=0.5)
+    want_v, want_g = xploss.value_and_grad(lambda z: xploss.jaccard(z, y, **kw))(z)
+    v, g = jax.jit(jax.value_and_grad(lambda z, y: xploss.jaccard(z, y, **kw)))(jax.numpy.asarray(z),
+                                                                              jax.numpy.asarray(y))
+    assert_close(np.asarray(v), float(want_v), dtype="float64")
+    assert_close(np.asarray(g), want_g, dtype="float64")
+    assert float(want_v) == pytest.approx(float(_ref("jaccard", z, y, **kw)), abs=1e-14)
