@@ -20,6 +20,7 @@ BLOCKS = {
     "logsumexp": lambda: ((RNG.normal(size=(600, 1000)) * 30,), {"axis": 1}),
     "logsumexp_small": lambda: ((RNG.normal(size=(5, 7)) * 30,), {"axis": 0}),
     "take_along_axis": lambda: ((RNG.normal(size=(6, 5)), RNG.integers(0, 5, size=(6, 1))), {"axis": 1}),
+    "softmax": lambda: ((RNG.normal(size=(3, 4, 5)) * 30,), {"axis": 1}),
     "softmax_scaled": lambda: ((RNG.normal(size=(6, 5)), RNG.normal(size=(6, 1)), RNG.uniform(size=6)),
                                {"axis": 1}),
     "subtract_at": lambda: ((RNG.normal(size=(6, 5)), RNG.integers(0, 5, size=6), RNG.uniform(size=6)),
@@ -32,8 +33,8 @@ BLOCKS = {
 # The fast paths each backend registers (asserted below, so a new one gets compared too).
 FAST = {
     Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
-                    "sigmoid_minus", "scan"},
-    Backend.TENSORFLOW: {"sigmoid", "scan"},  # scan takes a step function: test_ctc compares it with the loop
+                    "sigmoid_minus", "scan", "softmax"},
+    Backend.TENSORFLOW: {"sigmoid", "scan", "softmax"},  # scan takes a step function: test_ctc compares it with the loop
 }
 PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
+__all__ = ["logsumexp", "softmax", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
            "sigmoid_minus"]
 
 
@@ -28,6 +28,14 @@ def logsumexp(xp: Any, z: Any, axis: int) -> Any:
     m = xp.max(z, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     return xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True)) + m
+
+
+def softmax(xp: Any, z: Any, axis: int) -> Any:
+    """``exp(z - logsumexp(z))`` along ``axis``: one fused pass where the framework has one."""
+    fast = _fast(xp, "softmax")
+    if fast is not None:
+        return fast(z, axis)
+    return xp.exp(z - logsumexp(xp, z, axis))
 
 
 def take_along_axis(xp: Any, x: Any, idx: Any, axis: int) -> Any:

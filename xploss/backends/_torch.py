@@ -122,6 +122,7 @@ def _namespace() -> types.ModuleType:
         "logsumexp": _logsumexp,
         "take_along_axis": _take_along_axis,
         "softmax_scaled": _softmax_scaled,
+        "softmax": lambda z, axis: torch.softmax(z, dim=axis),
         "subtract_at": _subtract_at,
         "sigmoid": torch.sigmoid,
         "sigmoid_bce": _sigmoid_bce,

@@ -60,7 +60,7 @@ def _probabilities(xp: Any, z: Any, axis: int, activation: str | None) -> Any:
         return z
     if activation == "sigmoid":
         return _ops.sigmoid(xp, z)
-    return xp.exp(z - _ops.logsumexp(xp, z, axis))
+    return _ops.softmax(xp, z, axis)
 
 
 def _activation_vjp(xp: Any, p: Any, dp: Any, axis: int, activation: str | None) -> Any:
