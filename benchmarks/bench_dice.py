@@ -49,7 +49,6 @@ def inputs(shape: tuple) -> tuple[np.ndarray, np.ndarray]:
 # -- torch --------------------------------------------------------------------------------------------
 
 def torch_impls() -> dict:
-    import torch
     import torch.nn.functional as F
     from monai.losses import DiceLoss
 

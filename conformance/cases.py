@@ -460,8 +460,8 @@ def _family_cases() -> list[Case]:
     import importlib
 
     out: list[Case] = []
-    for family in ("binary", "margin", "softmax", "torch_modules", "pairs", "proxies", "contrastive", "mined", "overlap", "lovasz",
-                   "boxes", "ctc"):
+    for family in ("binary", "margin", "softmax", "torch_modules", "pairs", "proxies", "contrastive", "mined",
+                   "overlap", "lovasz", "boxes", "ctc"):
         out += importlib.import_module(f"conformance.cases_{family}").cases()
     return out
 

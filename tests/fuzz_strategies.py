@@ -515,7 +515,7 @@ SPECS_LIST = [
 from fuzz_metric import SPECS as _METRIC_SPECS  # noqa: E402  (the metric-learning family, #8)
 
 SPECS_LIST += _METRIC_SPECS
-for _family in ("fuzz_overlap", "fuzz_lovasz", "fuzz_boxes", "fuzz_ctc"):  # the dense / detection / sequence families (#9)
+for _family in ("fuzz_overlap", "fuzz_lovasz", "fuzz_boxes", "fuzz_ctc"):  # dense, boxes, sequences (#9)
     SPECS_LIST += __import__(_family).SPECS
 SPECS: dict[str, Spec] = {s.name: s for s in SPECS_LIST}
 assert len(SPECS) == len(SPECS_LIST), "duplicate spec"

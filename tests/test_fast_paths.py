@@ -34,7 +34,7 @@ BLOCKS = {
 FAST = {
     Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
                     "sigmoid_minus", "scan", "softmax"},
-    Backend.TENSORFLOW: {"sigmoid", "scan", "softmax"},  # scan takes a step function: test_ctc compares it with the loop
+    Backend.TENSORFLOW: {"sigmoid", "scan", "softmax"},  # scan takes a step function: test_ctc checks it
 }
 PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]
 

@@ -140,7 +140,7 @@ def grad_combos(case: Case) -> list[tuple[str, bool]]:
     """(reduction, weighted) pairs whose gradient is checked (each one a JAX compilation)."""
     if not case.weighted:
         return [(r, False) for r in case.reductions]
-    if case.coupled or case.light:  # batch-coupled: the weighted means carry the counted normaliser; "sum" adds nothing new
+    if case.coupled or case.light:  # the weighted means carry the counted normaliser; "sum" adds nothing new
         return [("mean", True), ("weighted_mean", True)]
     return [("mean", True), ("sum", False), ("weighted_mean", True)]
 

@@ -104,15 +104,15 @@ def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
 
 
 def index_labels(fn: str, xp: Any, labels: Any, scores: tuple[str, Any], axis: int | None, expected: str,
-                 hint: str = "") -> None:
+                 hint: str = "", name: str = "labels") -> None:
     """Integer labels of the scores' shape without their class ``axis`` (``axis=None``: the scores'
     whole shape, e.g. target lists), statically and, for unknown sizes, at run time."""
     full = shape_of(scores[1])
     keep = [i for i in range(len(full)) if i != axis]
     lshape = shape_of(labels)
     if len(lshape) != len(keep):
-        raise error(fn, "labels", expected, f"shape {_shape_str(lshape)}", hint=hint)
-    dims_match(fn, "labels", expected, labels, scores[1], list(enumerate(keep)), hint)
+        raise error(fn, name, expected, f"shape {_shape_str(lshape)}", hint=hint)
+    dims_match(fn, name, expected, labels, scores[1], list(enumerate(keep)), hint)
 
 
 def target_like(fn: str, xp: Any, pred: tuple[str, Any], target: tuple[str, Any]) -> Any:
@@ -275,7 +275,7 @@ def weight(fn: str, xp: Any, w: Any, ref: Any, drop: int | None = None) -> Any:
 
 
 def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None, ignore_index: int | None,
-                    ignore_text: str | None = None) -> tuple[bool, Any, Any]:
+                    ignore_text: str | None = None, name: str = "labels") -> tuple[bool, Any, Any]:
     """Check integer labels against ``[0, C)`` (or ``ignore_index``) when their values are known.
 
     Returns ``(masked, labels, invalid)``.  ``masked``: whether the loss needs the ``ignore_index`` mask
@@ -303,7 +303,7 @@ def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None,
     if bad.any():
         first = y[bad].flat[0]
         extra = "" if ignore_index is None else " or " + (ignore_text or f"ignore_index={ignore_index}")
-        raise error(fn, "labels", f"class indices in [0, {num_classes}){extra}", f"a label {int(first)}")
+        raise error(fn, name, f"class indices in [0, {num_classes}){extra}", f"a label {int(first)}")
     return ignore_index is not None and bool((y == ignore_index).any()), labels, None
 
 

@@ -158,30 +158,32 @@ def _focal(xp: Any, ti: Any, gamma: Any) -> tuple[Any, Any]:
                                                                        xp.zeros_like(miss))
 
 
-def _overlap(xp: Any, z: Any, t: Any, cw: Any, st: dict) -> dict:
-    """Everything the value and the partials share (recomputed by the partials from the inputs)."""
+def _dense(xp: Any, z: Any, t: Any, st: dict) -> tuple[Any, Any, Any]:
+    """``(p, g, m)``: probabilities, dense target and mask (elementwise; the partials recompute them)."""
+    p = _probabilities(xp, z, st["axis"], st["activation"])
+    g, m = _targets(xp, p, t, st["axis"], st["labels"], st["ignore_index"], st["background"])
+    return p, g, m
+
+
+def _overlap(xp: Any, p: Any, g: Any, m: Any, cw: Any, st: dict) -> dict:
+    """The per-sample loss and the per-group statistics the partials need (small: one per group and class)."""
     axis, per = st["axis"], st["per"]
-    p = _probabilities(xp, z, axis, st["activation"])
-    g, m = _targets(xp, p, t, axis, st["labels"], st["ignore_index"], st["background"])
-    pixels, classes = _axes(per, axis, z.ndim)
+    pixels, classes = _axes(per, axis, p.ndim)
     counts = _counts(xp, p, g, m, pixels, st["squared"], st["intersection"])
-    out = dict(p=p, g=g, m=m, counts=counts)
     if st["mode"] == "generalized":
         inter, big_p, big_g = counts
         w = _gdl_weights(xp, big_g, axis, classes, st["weight_type"], st["background"])
         num = 2.0 * (_sum(xp, w * inter, classes) + st["smooth_numerator"])
         den = _sum(xp, w * (big_p + big_g), classes) + 2.0 * st["smooth"]
         score, nz = _safe_div(xp, num, den)
-        out.update(loss=_collapse(xp, xp.where(nz, 1.0 - score, xp.zeros_like(score)), per), w=w, num=num, den=den,
-                   nz=nz, present=None)
-        return out
+        return dict(loss=_collapse(xp, xp.where(nz, 1.0 - score, xp.zeros_like(score)), per), w=w, num=num, den=den,
+                    nz=nz, df=None, k=None, present=None)
     ti, num, den, nz = _tversky_index(xp, counts, st["alpha"], st["beta"], st["smooth_numerator"], st["smooth"])
     f, df = _focal(xp, ti, st["gamma"])
     k, present = _class_mean(xp, cw, counts[2], axis, classes, st["background"], st["empty"])
     per_group = f if k is None else _sum(xp, k * f, classes)
-    out.update(loss=_collapse(xp, per_group, per), ti=ti, num=num, den=den, nz=nz, df=df, k=k,
-               present=None if present is None else _collapse(xp, xp.astype(present, z.dtype), per))
-    return out
+    return dict(loss=_collapse(xp, per_group, per), w=None, num=num, den=den, nz=nz, df=df, k=k,
+                present=None if present is None else _collapse(xp, xp.astype(present, p.dtype), per))
 
 
 def _gdl_weights(xp: Any, big_g: Any, axis: int, classes: tuple, weight_type: str, background: bool) -> Any:
@@ -202,10 +204,12 @@ def _gdl_weights(xp: Any, big_g: Any, axis: int, classes: tuple, weight_type: st
     return w
 
 
+_STATS = ("w", "num", "den", "nz", "df", "k")  # the residuals: per group and class, never pixel-sized
+
+
 def _overlap_fwd(xp: Any, z: Any, t: Any, cw: Any, **st: Any) -> tuple:
-    out = _overlap(xp, z, t, cw, st)
-    present = out["present"]
-    return out["loss"], (), (present, None)
+    out = _overlap(xp, *_dense(xp, z, t, st), cw, st)
+    return out["loss"], tuple(out[k] for k in _STATS), (out["present"], None)
 
 
 def _count_grads(xp: Any, out: dict, st: dict) -> tuple[Any, Any, Any]:
@@ -228,15 +232,17 @@ def _count_grads(xp: Any, out: dict, st: dict) -> tuple[Any, Any, Any]:
 
 
 def _overlap_partials(xp: Any, arrays: tuple, res: tuple, **st: Any) -> tuple:
-    z, t, cw = arrays
-    out = _overlap(xp, z, t, cw, st)
-    p, g, m = out["p"], out["g"], out["m"]
-    d_i, d_p, d_g = _count_grads(xp, out, st)
+    z, t, _ = arrays
+    p, g, m = _dense(xp, z, t, st)
+    d_i, d_p, d_g = _count_grads(xp, dict(zip(_STATS, res)), st)
     squared, inter = st["squared"], st["intersection"]
 
     def local(x: Any, other: Any, d_self: Any) -> Any:
-        di = other if inter == "product" else _step(xp, x, other, m)
-        grad = d_i * di + d_self * (2.0 * x if squared else xp.ones_like(x))
+        if inter == "product" and not squared and st["labels"] and x is p:  # one-hot g: a select, one pass
+            grad = xp.where(other > 0, d_i + d_p, d_p + xp.zeros_like(x))
+        else:
+            di = other if inter == "product" else _step(xp, x, other, m)
+            grad = d_i * di + (d_self * (2.0 * x) if squared else d_self)
         return grad if m is None else grad * m
 
     def dz() -> Any:
@@ -300,11 +306,16 @@ def _target(fn: str, be: Any, probs: Any, target: Any, axis: int, ignore_index: 
                                 hint="one class channel has no class index to take")
         _checks.index_labels(fn, xp, target, ("probs", probs), axis,
                              f"integer class labels of shape {_checks.shape_str(sample)} (probs.shape without axis "
-                             f"{axis}) or a target of shape {_checks.shape_str(shape)}")
+                             f"{axis}) or a target of shape {_checks.shape_str(shape)}", name="target")
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
-        masked, target, invalid = _checks.labels_in_range(fn, be, target, shape[axis], ignore_index)
+        masked, target, invalid = _checks.labels_in_range(fn, be, target, shape[axis], ignore_index, name="target")
         return target, masked, invalid
+    tshape = _checks.shape_of(target)
+    if len(tshape) != len(shape):
+        raise _checks.error(fn, "target", f"integer class labels of shape {_checks.shape_str(sample)} or a target of "
+                            f"the shape of `probs` {_checks.shape_str(shape)}", f"shape {_checks.shape_str(tshape)}",
+                            hint=_checks.label_hint(xp, target, sample, shape))
     if ignore_index is not None:
         raise _checks.error(fn, "ignore_index", "None with a dense (one-hot or soft) target: void pixels are "
                             "marked in integer class maps", f"ignore_index={ignore_index!r} with a target of "
