@@ -149,8 +149,8 @@ def _tversky_index(xp: Any, counts: tuple, alpha: Any, beta: Any, sn: Any, sd: A
 
 def _focal(xp: Any, ti: Any, gamma: Any) -> tuple[Any, Any]:
     """``(1 - T)^γ`` and its derivative in ``T`` (0 at ``T = 1``, where ``γ < 1`` has none)."""
-    if _ops.is_one(gamma):
-        return 1.0 - ti, -xp.ones_like(ti)
+    if _ops.is_one(gamma):  # clamped: FP = P - I and FN = G - I may round below 0 (a perfect class)
+        return xp.maximum(1.0 - ti, xp.zeros_like(ti)), -xp.ones_like(ti)
     miss = xp.maximum(1.0 - ti, xp.zeros_like(ti))
     pos = miss > 0
     safe = xp.where(pos, miss, xp.ones_like(miss))
@@ -176,7 +176,8 @@ def _overlap(xp: Any, p: Any, g: Any, m: Any, cw: Any, st: dict) -> dict:
         num = 2.0 * (_sum(xp, w * inter, classes) + st["smooth_numerator"])
         den = _sum(xp, w * (big_p + big_g), classes) + 2.0 * st["smooth"]
         score, nz = _safe_div(xp, num, den)
-        return dict(loss=_collapse(xp, xp.where(nz, 1.0 - score, xp.zeros_like(score)), per), w=w, num=num, den=den,
+        miss = xp.maximum(1.0 - score, xp.zeros_like(score))  # rounding of a perfect prediction: never < 0
+        return dict(loss=_collapse(xp, xp.where(nz, miss, xp.zeros_like(score)), per), w=w, num=num, den=den,
                     nz=nz, df=None, k=None, present=None)
     ti, num, den, nz = _tversky_index(xp, counts, st["alpha"], st["beta"], st["smooth_numerator"], st["smooth"])
     f, df = _focal(xp, ti, st["gamma"])
