@@ -10,7 +10,7 @@
   always an ``XplossError`` on every backend, its message starting with
   ``xploss.<name>: argument `<arg>``` for an argument the mutation touched.
 
-``XPLOSS_FUZZ_EXAMPLES`` sets the examples per test: 3 in the regular suite
+``XPLOSS_FUZZ_EXAMPLES`` sets the examples per test: 2 in the regular suite
 (derandomized: the same examples on every run), 200 in ``nox -s fuzz``
 (random; hypothesis' database keeps failures).
 """
@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import xploss
 from xploss._api import LOSSES
 
-EXAMPLES = int(os.environ.get("XPLOSS_FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("XPLOSS_FUZZ_EXAMPLES", "2"))
 BAD_EXAMPLES = int(os.environ.get("XPLOSS_FUZZ_BAD_EXAMPLES", max(1, EXAMPLES // 4)))  # per (loss, category)
 CAMPAIGN = fs.CAMPAIGN  # nox -s fuzz: random examples
 SETTINGS = settings(

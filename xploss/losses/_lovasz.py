@@ -29,7 +29,7 @@ from .. import _checks, _ops
 from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
-from ._overlap import _activation_vjp, _class_axis, _per_sample_invalid, _probabilities
+from ._overlap import _activation_vjp, _class_axis, _per_sample_invalid, _probabilities, image_weight
 
 __all__ = ["lovasz_softmax", "lovasz_hinge"]
 
@@ -236,20 +236,12 @@ def lovasz_softmax(probs: Any, labels: Any, /, *, axis: int | None = None, from_
     masked, labels, bad = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
     if not logits:
         bad = _checks.either(xp, bad, _checks.per_sample(xp, _checks.in_unit_interval(fn, "probs", be, probs), axis))
-    sample_weight = _sample_weight(fn, xp, sample_weight, per, probs)
+    sample_weight = image_weight(fn, xp, sample_weight, per, probs)
     _checks.reduction(fn, reduction)
     return apply(be, _SOFTMAX, (probs, labels), sample_weight=sample_weight,
                  invalid=_per_sample_invalid(xp, bad, "sample" if per == "sample" else "batch"),
                  reduction=reduction, axis=axis, activation="softmax" if logits else None, per=per, classes=classes,
                  ignore_index=ignore_index if masked else None)
-
-
-def _sample_weight(fn: str, xp: Any, sample_weight: Any, per: str, ref: Any) -> Any:
-    if sample_weight is None:
-        return None
-    if per != "sample":
-        raise _checks.error(fn, "sample_weight", f"None with per={per!r} (one loss for the whole batch)", "an array")
-    return _checks.weight(fn, xp, sample_weight, ref[(slice(None),) + (0,) * (ref.ndim - 1)])
 
 
 # -- lovasz_hinge ---------------------------------------------------------------------------------------
@@ -366,7 +358,7 @@ def lovasz_hinge(logits: Any, labels: Any, /, *, per: str = "sample", ignore_ind
             _checks.same_dtype(fn, ("labels", labels), ("logits", logits))
         ignore = None
         bad = _binary(fn, be, labels)
-    sample_weight = _sample_weight(fn, xp, sample_weight, per, logits)
+    sample_weight = image_weight(fn, xp, sample_weight, per, logits)
     _checks.reduction(fn, reduction)
     return apply(be, _HINGE, (logits, labels), sample_weight=sample_weight,
                  invalid=_per_sample_invalid(xp, bad, per), reduction=reduction, per=per, ignore_index=ignore)

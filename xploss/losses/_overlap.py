@@ -342,6 +342,15 @@ def _per_sample_invalid(xp: Any, bad: Any, per: str) -> Any:
     return xp.any(bad, axis=tuple(range(1, bad.ndim))) if bad.ndim > 1 else bad
 
 
+def image_weight(fn: str, xp: Any, sample_weight: Any, per: str, probs: Any) -> Any:
+    """A per-image ``(N,)`` weight (cast to ``probs``' dtype), refused where the loss pools the batch."""
+    if sample_weight is None:
+        return None
+    if per != "sample":
+        raise _checks.error(fn, "sample_weight", f"None with per={per!r} (one loss for the whole batch)", "an array")
+    return _checks.weight(fn, xp, sample_weight, probs[(slice(None),) + (0,) * (probs.ndim - 1)])
+
+
 def _smoothing(fn: str, smooth: Any, smooth_numerator: Any) -> tuple[float, float]:
     sd = _checks.number(fn, "smooth", smooth, low=0.0)
     sn = sd if smooth_numerator is None else _checks.number(fn, "smooth_numerator", smooth_numerator, low=0.0)
@@ -381,10 +390,7 @@ def _run(fn: str, probs: Any, target: Any, *, axis: Any, from_logits: Any, activ
         bad_w = _checks.nonnegative_values(fn, "class_weight", be, class_weight, "weights")
     if kernel.get("empty", "smooth") != "smooth" and per == "all":
         raise _checks.error(fn, "empty", "'smooth' with per='all' (the classes are pooled)", repr(kernel["empty"]))
-    if sample_weight is not None and per != "sample":
-        raise _checks.error(fn, "sample_weight", f"None with per={per!r} (one loss for the whole batch)", "an array")
-    sample_weight = _checks.weight(fn, xp, sample_weight, probs[(slice(None),) + (0,) * (probs.ndim - 1)]
-                                   if sample_weight is not None else probs)
+    sample_weight = image_weight(fn, xp, sample_weight, per, probs)
     _checks.reduction(fn, reduction)
     st = dict(alpha=0.5, beta=0.5, gamma=1.0, squared=False, intersection="product", empty="smooth",
               weight_type="square", mode="tversky")
