@@ -15,9 +15,18 @@ __all__ = ["logsumexp", "softmax", "take_along_axis", "softmax_scaled", "subtrac
            "sigmoid_minus"]
 
 
+# Namespaces without an ``__xploss_ops__`` dict of their own (``jax.numpy``: a third-party module xploss does
+# not write into) get their native blocks from this table, filled by the backend module on import and keyed
+# by the namespace's ``__name__``.  A namespace that has its own dict (torch, TensorFlow) never reads it, so
+# torch.compile does not guard on it.
+NATIVE: dict[str, dict[str, Any]] = {}
+
+
 def _fast(xp: Any, name: str) -> Any:
     ops = getattr(xp, "__xploss_ops__", None)
-    return None if ops is None else ops.get(name)
+    if ops is None:
+        ops = NATIVE.get(getattr(xp, "__name__", ""), {})
+    return ops.get(name)
 
 
 def logsumexp(xp: Any, z: Any, axis: int) -> Any:
@@ -113,21 +122,7 @@ def select(xp: Any, cond: Any, a: Any, b: Any) -> Any:
     return xp.where(cond, a, b)
 
 
-# -- a compiled loop over time (appended for #9, the CTC recursions) --------------------------------------
-# Namespaces without an ``__xploss_ops__`` dict of their own (``jax.numpy``: a third-party module xploss does
-# not write into) get their native blocks from this table, filled by the backend module on import and keyed
-# by the namespace's ``__name__``.  A namespace that has its own dict (torch, TensorFlow) never reads it, so
-# torch.compile does not guard on it.
-NATIVE: dict[str, dict[str, Any]] = {}
-
-
-def _native(xp: Any, name: str) -> Any:
-    ops = getattr(xp, "__xploss_ops__", None)
-    if ops is None:
-        ops = NATIVE.get(getattr(xp, "__name__", ""), {})
-    return ops.get(name)
-
-
+# -- a compiled loop over time (the CTC recursions, #9) -------------------------------------------------
 def scan(xp: Any, step: Any, carry: tuple, xs: tuple, *, reverse: bool = False) -> tuple[tuple, tuple]:
     """A loop over the leading axis of ``xs``, compiled as one loop where the framework has one.
 
@@ -143,7 +138,7 @@ def scan(xp: Any, step: Any, carry: tuple, xs: tuple, *, reverse: bool = False) 
     ``torch.compile`` the loop is unrolled: see ``xploss.backends._torch``).  The step must use array-API
     operations only, with no Python branch on values: under JAX and TensorFlow it is traced once.
     """
-    fast = _native(xp, "scan")
+    fast = _fast(xp, "scan")
     if fast is not None:
         return fast(step, tuple(carry), tuple(xs), reverse)
     return scan_loop(xp, step, carry, xs, reverse=reverse)
