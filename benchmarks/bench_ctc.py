@@ -17,22 +17,16 @@ XLA's intra-op threads (steadier on a loaded machine); ``--quick`` T = 50, S = 1
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-if "--threads" in sys.argv:  # XLA reads its thread flags at import
-    _n = sys.argv[sys.argv.index("--threads") + 1]
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               f" --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={_n}").strip()
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-from bench_losses import compare  # noqa: E402
+from bench_losses import compare, pin_xla_threads  # noqa: E402
+
+pin_xla_threads(sys.argv)  # before anything imports JAX
 
 import xploss  # noqa: E402
 

@@ -38,6 +38,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+
+def pin_xla_threads(argv: list[str]) -> None:
+    """``--threads N`` for XLA, which reads its thread flags when JAX is imported: call before that import
+    (the family benchmarks: bench_contrastive, bench_dice, bench_ctc)."""
+    if "--threads" in argv:
+        n = argv[argv.index("--threads") + 1]
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   f" --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={n}").strip()
+
 import numpy as np  # noqa: E402
 
 import xploss  # noqa: E402
