@@ -5,7 +5,7 @@ from ._errors import XplossError, XplossTypeError
 from ._grad import value_and_grad
 from ._namespace import array_namespace
 from ._verify import verify
-from .losses import _boxes, _contrastive, _ctc, _lovasz, _mined, _overlap, _pairs, _proxies
+from .losses import _boxes, _contrastive, _ctc, _distillation, _generative, _lovasz, _mined, _multitask, _overlap, _pairs, _proxies
 from .losses._binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -21,10 +21,13 @@ from .losses._boxes import *  # noqa: F403
 from .losses._classification import cross_entropy
 from .losses._contrastive import *  # noqa: F403
 from .losses._ctc import *  # noqa: F403
+from .losses._distillation import *  # noqa: F403
+from .losses._generative import *  # noqa: F403
 from .losses._embedding import triplet_margin
 from .losses._lovasz import *  # noqa: F403
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._mined import *  # noqa: F403
+from .losses._multitask import *  # noqa: F403
 from .losses._overlap import *  # noqa: F403
 from .losses._pairs import *  # noqa: F403
 from .losses._proxies import *  # noqa: F403
@@ -116,3 +119,4 @@ __all__ = [
 __all__ += _pairs.__all__ + _proxies.__all__ + _contrastive.__all__ + _mined.__all__
 # dense prediction, detection and sequences: overlap (Dice family), box IoU and CTC losses (#9)
 __all__ += _overlap.__all__ + _lovasz.__all__ + _boxes.__all__ + _ctc.__all__
+__all__ += _generative.__all__ + _distillation.__all__ + _multitask.__all__

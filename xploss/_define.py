@@ -55,7 +55,7 @@ from typing import Any
 from . import _reduce
 from ._errors import XplossTypeError, error
 
-__all__ = ["Primitive", "Bound", "apply", "LRU", "is_value"]
+__all__ = ["Primitive", "Bound", "apply", "LRU", "is_value", "summed"]
 
 
 class LRU(OrderedDict):
@@ -142,6 +142,21 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"
+
+
+def summed(prim: Primitive, name: str) -> Primitive:
+    """An elementwise primitive summed over every axis after the first: one loss per sample of a batch on
+    axis 0 (a VAE's reconstruction of ``(N, C, H, W)`` images is ``(N,)``).  The kernel and its partials are
+    ``prim``'s, unchanged: the partial of a per-sample sum is the elementwise partial
+    (``event_axis="trailing"`` expands the per-sample cotangent over the summed axes)."""
+    if prim.partials is None:
+        raise TypeError(f"summed: {prim.name} has no partials")
+
+    def forward(xp: Any, *arrays: Any, **static: Any) -> tuple:
+        loss, res = prim.forward(xp, *arrays, **static)
+        return (xp.sum(loss, axis=tuple(range(1, loss.ndim))) if loss.ndim > 1 else loss), res
+
+    return Primitive(name, forward, prim.partials, normalizer=None, event_axis="trailing")
 
 
 @dataclass(frozen=True)

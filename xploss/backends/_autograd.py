@@ -114,6 +114,14 @@ class AutogradBackend(Backend):
         fn, given = built(_CACHE, _build, bound, arrays)
         return fn(*given)
 
+    def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
+        """``autograd.grad`` nested inside the trace that boxed the arguments (a critic step's)."""
+        import autograd
+
+        from ._numpy import input_gradient_autograd
+
+        return input_gradient_autograd(autograd, f, x)
+
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         """Arguments that are already boxes: NumPy's ``value_and_grad`` (autograd) nested inside a trace."""
         from . import _numpy

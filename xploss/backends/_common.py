@@ -25,6 +25,15 @@ class Backend:
         ``axes``, sizes unknown while tracing.  Only TensorFlow has unknown sizes (every other backend traces
         concrete shapes)."""
 
+    def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
+        """``∂ Σ f(x) / ∂ x`` with the graph kept (differentiable again, with respect to what ``f`` closes
+        over: a critic's parameters).  Backends without autodiff raise."""
+        raise XplossError(
+            f"xploss.{fn}: argument `critic`: expected a critic whose input gradient this backend can take. "
+            f"Received: arrays of {self.name}, which has no autodiff of arbitrary functions. Use torch, jax "
+            "or tensorflow (or NumPy arrays with autograd installed: pip install \"xploss[autograd]\")."
+        )
+
     def compiling(self) -> bool:
         """Is a compiler that guards on Python globals tracing now (torch.compile)? Then no global caches."""
         return False

@@ -131,6 +131,11 @@ class JaxBackend(Backend):
         fn, given = built(_CACHE, _build, bound, arrays)
         return fn(*given)
 
+    def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
+        """``jax.grad(lambda v: f(v).sum())(x)``: traceable (jit), and differentiable again by an outer
+        ``jax.grad`` of what ``f`` closes over."""
+        return jax.grad(lambda v: jnp.sum(f(v)))(x)
+
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         from ._common import check_scalar_output, normalize_argnums
 

@@ -113,6 +113,14 @@ class TensorFlowBackend(Backend):
         with tf.control_dependencies(checks):  # the size assertions run before the kernel (a gather would fail first)
             return fn(*given)
 
+    def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
+        """A nested ``tf.GradientTape``: an enclosing tape (the critic step's) records this gradient, so it
+        is differentiable with respect to the variables ``f`` uses; eagerly and under ``tf.function``."""
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = f(x)
+        return tape.gradient(out, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         def inner(*args: Any, **kwargs: Any) -> Any:
             nums, single = normalize_argnums(argnums, len(args))

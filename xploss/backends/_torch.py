@@ -280,6 +280,16 @@ class TorchBackend(Backend):
             return _call(bound, arrays)[0]
         return bound.forward(xp, *arrays)[0]
 
+    def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
+        """``torch.autograd.grad(f(x).sum(), x, create_graph=True)``, under ``torch.no_grad`` too: the
+        gradient stays differentiable with respect to the parameters ``f`` uses (WGAN-GP's critic step)
+        and, when ``x`` requires grad, to ``x``."""
+        with torch.enable_grad():
+            xin = x if x.requires_grad else x.detach().requires_grad_(True)
+            out = f(xin)
+            (g,) = torch.autograd.grad(out.sum(), xin, create_graph=True, allow_unused=True)
+        return torch.zeros_like(x) if g is None else g
+
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         def inner(*args: Any, **kwargs: Any) -> Any:
             nums, single = normalize_argnums(argnums, len(args))
