@@ -72,13 +72,18 @@ def test_all_is_complete_and_exists():
     assert not missing, f"public callables missing from __all__: {missing}"
 
 
+# Combinations of already-reduced (0-d) losses: their result is one number, there is nothing to reduce.
+NO_REDUCTION = {"weighted_sum", "uncertainty_weighting"}
+
+
 def test_every_loss_is_an_array_function():
-    """Arrays positional-only, options keyword-only, a `reduction` option everywhere."""
+    """Arrays positional-only, options keyword-only, a `reduction` option everywhere (but the
+    combinations of scalar losses)."""
     for name, fn in _unique_losses():
         params = inspect.signature(fn).parameters.values()
         kinds = {p.kind for p in params}
         assert inspect.Parameter.POSITIONAL_OR_KEYWORD not in kinds, f"{name}: a positional-or-keyword parameter"
-        assert "reduction" in {p.name for p in params}, f"{name}: no `reduction` option"
+        assert ("reduction" in {p.name for p in params}) != (name in NO_REDUCTION), f"{name}: `reduction` option"
 
 
 # -- (c) numpydoc docstrings --------------------------------------------------------------

@@ -44,9 +44,15 @@ def _t(x: object) -> object:
 # -- 1. one criterion per loss, torch's names and constructor signatures ------------------------
 
 def test_every_loss_has_a_criterion():
-    names = {xt.criterion_for(name).__name__ for name in LOSSES}
+    """Every loss but the four of ``NO_CRITERION`` (documented), for which ``criterion_for`` says why."""
+    assert set(xt.NO_CRITERION) == {"gradient_penalty", "r1_penalty", "weighted_sum", "uncertainty_weighting"}
+    for name in xt.NO_CRITERION:
+        with pytest.raises(xploss.XplossError, match=f"torch.criterion_for: argument `loss`.*{name}"):
+            xt.criterion_for(getattr(xploss, name))
+    with_criterion = [name for name in LOSSES if name not in xt.NO_CRITERION]
+    names = {xt.criterion_for(name).__name__ for name in with_criterion}
     assert set(TORCH_NAMES) <= names
-    for name in LOSSES:
+    for name in with_criterion:
         cls = xt.criterion_for(getattr(xploss, name))
         assert issubclass(cls, nn.Module) and cls.spec.loss == name
         if cls.spec.torch_name is None:

@@ -5,7 +5,19 @@ from ._errors import XplossError, XplossTypeError
 from ._grad import value_and_grad
 from ._namespace import array_namespace
 from ._verify import verify
-from .losses import _boxes, _contrastive, _ctc, _distillation, _generative, _lovasz, _mined, _multitask, _overlap, _pairs, _proxies
+from .losses import (
+    _boxes,
+    _contrastive,
+    _ctc,
+    _distillation,
+    _generative,
+    _lovasz,
+    _mined,
+    _multitask,
+    _overlap,
+    _pairs,
+    _proxies,
+)
 from .losses._binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -22,8 +34,8 @@ from .losses._classification import cross_entropy
 from .losses._contrastive import *  # noqa: F403
 from .losses._ctc import *  # noqa: F403
 from .losses._distillation import *  # noqa: F403
-from .losses._generative import *  # noqa: F403
 from .losses._embedding import triplet_margin
+from .losses._generative import *  # noqa: F403
 from .losses._lovasz import *  # noqa: F403
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._mined import *  # noqa: F403

@@ -185,6 +185,21 @@ NO_CLASS: dict[str, str] = {
     "arcface": _PARAMETER.format("class weights", "arcface"),
     "cosface": _PARAMETER.format("class weights", "cosface"),
     "center": _PARAMETER.format("centres", "center"),
+    **{gan: ("it takes discriminator logits of generated (and real) samples, not (y_true, y_pred): call "
+             f"xploss.{gan} in the GAN's custom train_step") for gan in (
+        "minimax_generator_loss", "minimax_discriminator_loss", "modified_generator_loss",
+        "least_squares_generator_loss", "least_squares_discriminator_loss", "wasserstein_generator_loss",
+        "wasserstein_discriminator_loss", "wasserstein_hinge_discriminator_loss")},
+    **{pen: (f"it takes the critic (a callable) and differentiates it: call xploss.{pen}(critic, ...) in the "
+             "critic's custom train_step") for pen in ("gradient_penalty", "r1_penalty")},
+    "gaussian_kl": ("it takes the encoder's (mu, logvar), not (y_true, y_pred): call xploss.gaussian_kl in the "
+                    "model (self.add_loss) or a custom train_step"),
+    "vae_elbo": ("it takes the encoder's (mu, logvar) besides the reconstruction: call xploss.vae_elbo in a "
+                 "custom train_step"),
+    "distillation": ("it takes the teacher's logits besides (y_true, y_pred): call xploss.distillation in a "
+                     "custom train_step"),
+    "weighted_sum": "it combines already-reduced losses: call xploss.weighted_sum in a custom train_step",
+    "uncertainty_weighting": _PARAMETER.format("log-variances", "uncertainty_weighting"),
     "clip": _PARAMETER.format("logit scale (positional)", "clip"),
 }
 

@@ -46,7 +46,7 @@ from . import _api
 from ._errors import error
 from .backends import _torch  # noqa: F401  (the backend, loaded eagerly: nothing to load inside torch.compile)
 
-__all__ = ["Spec", "SPECS", "Criterion", "criterion_for"]
+__all__ = ["Spec", "SPECS", "NO_CRITERION", "Criterion", "criterion_for", "UncertaintyWeighting"]
 
 _LEGACY = ("size_average", "reduce")
 _NOT_OPTIONS = ("sample_weight", "reduction", "axis", "class_weight")
@@ -107,7 +107,24 @@ SPECS: tuple[Spec, ...] = (
     Spec("hinge_embedding", "HingeEmbeddingLoss"),
     Spec("ctc", "CTCLoss", fixed=(("time_major", True),), mean_options=(("length_normalize", True),)),
     *(Spec(box, name=_api.camel(box)) for box in ("iou_loss", "giou_loss", "diou_loss", "ciou_loss")),
+    Spec("gaussian_kl", name="GaussianKLLoss"),
+    Spec("vae_elbo", name="VAELoss"),
+    *(Spec(gan, name=_api.camel(gan)) for gan in (
+        "minimax_generator_loss", "minimax_discriminator_loss", "modified_generator_loss",
+        "least_squares_generator_loss", "least_squares_discriminator_loss", "wasserstein_generator_loss",
+        "wasserstein_discriminator_loss", "wasserstein_hinge_discriminator_loss")),
 )
+
+# Losses with no criterion, and why (docs/torch.rst lists them).
+_CRITIC = ("takes the critic (a callable) and fresh interpolation coefficients at every call: call "
+           "xploss.{}(critic, ...) in the critic step")
+NO_CRITERION: dict[str, str] = {
+    "gradient_penalty": _CRITIC.format("gradient_penalty"),
+    "r1_penalty": _CRITIC.format("r1_penalty"),
+    "weighted_sum": "a function of already-reduced losses, with nothing to configure: call xploss.weighted_sum",
+    "uncertainty_weighting": "its log-variances are trainable: xploss.torch.UncertaintyWeighting(num_tasks) owns "
+                             "them as an nn.Parameter",
+}
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -251,7 +268,7 @@ def _make(spec: Spec) -> type[Criterion]:
 
 def _specs() -> tuple[Spec, ...]:
     declared = {s.loss for s in SPECS}
-    return SPECS + tuple(Spec(name) for name in _api.LOSSES if name not in declared)
+    return SPECS + tuple(Spec(name) for name in _api.LOSSES if name not in declared and name not in NO_CRITERION)
 
 
 CLASSES: dict[str, type[Criterion]] = {}  # loss name -> criterion class
@@ -264,6 +281,42 @@ del _spec
 def criterion_for(loss: str | Callable) -> type[Criterion]:
     """The criterion class of an xploss loss (a name or the public function, aliases included)."""
     name = loss if isinstance(loss, str) else getattr(loss, "__xploss_loss__", getattr(loss, "__name__", ""))
+    if name in NO_CRITERION:
+        raise error("torch.criterion_for", "loss", "a loss with a criterion", f"{name!r}, which has none: "
+                    + NO_CRITERION[name])
     if name not in CLASSES:
         raise error("torch.criterion_for", "loss", "an xploss loss or its name", repr(loss))
     return CLASSES[name]
+
+
+class UncertaintyWeighting(nn.Module):
+    """Kendall et al.'s uncertainty weighting as a module that owns the trainable log-variances.
+
+    ``UncertaintyWeighting(num_tasks, form="simple", init=0.0)`` holds ``log_vars``, an
+    ``nn.Parameter`` of shape ``(num_tasks,)`` (optimise it with the model's parameters);
+    ``forward(losses)`` is :func:`xploss.uncertainty_weighting` ``(losses, self.log_vars, form=form)``
+    of a sequence of scalar losses or one ``(num_tasks,)`` tensor of them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import xploss.torch as xt
+    >>> weighting = xt.UncertaintyWeighting(2)
+    >>> total = weighting([torch.tensor(2.0), torch.tensor(0.5)])  # e^0·2 + 0 + e^0·0.5 + 0
+    >>> float(total), weighting.log_vars.requires_grad
+    (2.5, True)
+    """
+
+    def __init__(self, num_tasks: int, *, form: str = "simple", init: float = 0.0) -> None:
+        super().__init__()
+        if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
+            raise error("torch.UncertaintyWeighting", "num_tasks", "a positive int", repr(num_tasks))
+        self.form = form
+        self.log_vars = nn.Parameter(torch.full((num_tasks,), float(init)))
+
+    def forward(self, losses: Any) -> Any:
+        """The weighted total (``log_vars`` cast, differentiably, to the losses' dtype)."""
+        return _api.LOSSES["uncertainty_weighting"](losses, self.log_vars, form=self.form)
+
+    def extra_repr(self) -> str:
+        return f"num_tasks={self.log_vars.shape[0]}, form={self.form!r}"
