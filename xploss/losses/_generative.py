@@ -230,7 +230,7 @@ def vae_elbo(recon: Any, x: Any, mu: Any, logvar: Any, /, *, beta: float = 1.0, 
     kind = _checks.choice(fn, "reconstruction", reconstruction, _RECONSTRUCTIONS)
     _checks.floating(fn, "recon", xp, recon)
     x = _checks.target_like(fn, xp, ("recon", recon), ("x", x))
-    be, logvar = _latent(fn, mu, logvar, None)
+    logvar = _latent(fn, mu, logvar, None)[1]
     if not _checks.shape_of(recon):
         raise _checks.error(fn, "recon", "an array with a batch axis (ndim >= 1)", "a 0-d array")
     _checks.same_dtype(fn, ("mu", mu), ("recon", recon))
