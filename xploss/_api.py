@@ -88,7 +88,7 @@ def loss(fn: Callable) -> Callable:
         if kwargs and not allowed.issuperset(kwargs):
             key = next(k for k in kwargs if k not in allowed)
             raise _unknown_keyword(name, key, allowed)
-        be = backend_of(args[0]) if args else None
+        be = backend_of(_first_array(args))
         if be in _HOOKED:
             return backend_for(be).call(name, fn, args, kwargs)
         if "keras" in sys.modules and _caller_is_keras(sys._getframe(1)):
@@ -99,6 +99,15 @@ def loss(fn: Callable) -> Callable:
     not_converted(wrapper)
     LOSSES[name] = wrapper
     return wrapper
+
+
+def _first_array(args: tuple) -> Any:
+    """The first positional array (a penalty's first argument is the critic, a callable: a
+    ``torch.nn.Module`` is of a torch type but not an array)."""
+    for a in args:
+        if hasattr(a, "shape"):
+            return a
+    return None
 
 
 def not_converted(fn: Callable) -> Callable:

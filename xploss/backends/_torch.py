@@ -265,7 +265,7 @@ class TorchBackend(Backend):
         """
         if not torch.compiler.is_compiling():
             check_caller(name, 1)
-        device = args[0].device.type
+        device = next(a for a in args if isinstance(a, torch.Tensor)).device.type
         if not torch.is_autocast_enabled(device):
             return fn(*args, **kwargs)
         args = tuple(_autocast_float32(a) for a in args)
@@ -283,12 +283,9 @@ class TorchBackend(Backend):
     def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
         """``torch.autograd.grad(f(x).sum(), x, create_graph=True)``, under ``torch.no_grad`` too: the
         gradient stays differentiable with respect to the parameters ``f`` uses (WGAN-GP's critic step)
-        and, when ``x`` requires grad, to ``x``."""
-        with torch.enable_grad():
-            xin = x if x.requires_grad else x.detach().requires_grad_(True)
-            out = f(xin)
-            (g,) = torch.autograd.grad(out.sum(), xin, create_graph=True, allow_unused=True)
-        return torch.zeros_like(x) if g is None else g
+        and, when ``x`` requires grad, to ``x``.  Under ``torch.compile`` it runs eagerly (a graph break):
+        aot_autograd has no double backward, which the critic step's backward through this gradient is."""
+        return _input_gradient(f, x)
 
     def value_and_grad(self, fn: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         def inner(*args: Any, **kwargs: Any) -> Any:
@@ -307,6 +304,15 @@ class TorchBackend(Backend):
             return out.detach(), pack(single, list(grads))
 
         return wrap(fn, inner)
+
+
+@torch.compiler.disable
+def _input_gradient(f: Callable, x: Any) -> Any:
+    with torch.enable_grad():
+        xin = x if x.requires_grad else x.detach().requires_grad_(True)
+        out = f(xin)
+        (g,) = torch.autograd.grad(out.sum(), xin, create_graph=True, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
 
 
 def backend(name: str) -> TorchBackend:
