@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_ONE_SIDED = (*_REDUCTIONS, "weighted_mean")  # the generator losses: per-sample terms with an optional weight
 _SIDES = ("mean", "sum")  # two batches (real, fake) of possibly different sizes: no per-sample pairing
 
 
@@ -255,7 +256,7 @@ def _full_like(be: Any, x: Any, value: float) -> Any:
     return be.xp.full_like(x, value)
 
 
-def _logits(fn: str, named: dict, reduction: str, allowed: tuple = _REDUCTIONS) -> Any:
+def _logits(fn: str, named: dict, reduction: str, allowed: tuple = _ONE_SIDED) -> Any:
     be = resolve(fn, named)
     for name, v in named.items():
         if name.endswith("logits"):
