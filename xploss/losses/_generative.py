@@ -367,7 +367,7 @@ def minimax_generator_loss(fake_logits: Any, /, *, sample_weight: Any = None, re
     --------
     >>> import numpy as np, xploss
     >>> round(float(xploss.minimax_generator_loss(np.array([0.0, 2.0]))), 6)  # -(log 2 + softplus(2)) / 2
-    -1.410037
+    -1.410038
     """
     fn = "minimax_generator_loss"
     be = _logits(fn, {"fake_logits": fake_logits, "sample_weight": sample_weight}, reduction)
