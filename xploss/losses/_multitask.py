@@ -65,13 +65,18 @@ _FORMS = {  # form -> (a, b): a e^{-s} L + b s
 }
 
 
+def _one_array(losses: tuple) -> bool:
+    """One ``(K,)`` array of the losses (not a sequence of 0-d losses, of one loss either)."""
+    return len(losses) == 1 and losses[0].ndim == 1
+
+
 def _stacked(xp: Any, losses: tuple) -> Any:
-    return losses[0] if len(losses) == 1 else xp.stack(losses)
+    return losses[0] if _one_array(losses) else xp.stack(losses)
 
 
-def _split(xp: Any, d: Any, k: int) -> tuple:
-    """A ``(K,)`` partial for one ``(K,)`` input, or one 0-d entry per input."""
-    return (d,) if k == 1 else tuple(d[i] for i in range(k))
+def _split(xp: Any, d: Any, losses: tuple) -> tuple:
+    """A ``(K,)`` partial for one ``(K,)`` input, or one 0-d entry per input (a sequence of one 0-d loss too)."""
+    return (d,) if _one_array(losses) else tuple(d[i] for i in range(len(losses)))
 
 
 def _uw_fwd(xp: Any, *arrays: Any, form: str) -> tuple:
@@ -85,7 +90,7 @@ def _uw_partials(xp: Any, arrays: tuple, res: tuple, *, form: str) -> tuple:
     *losses, s = arrays
     (e,) = res
     a, b = _FORMS[form]
-    return (*_split(xp, a * e, len(losses)), lambda: b - a * e * _stacked(xp, tuple(losses)))
+    return (*_split(xp, a * e, tuple(losses)), lambda: b - a * e * _stacked(xp, tuple(losses)))
 
 
 _UNCERTAINTY = Primitive("uncertainty_weighting", _uw_fwd, _uw_partials, event_axis="all")
@@ -98,7 +103,7 @@ def _ws_fwd(xp: Any, *arrays: Any) -> tuple:
 
 def _ws_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     *losses, w = arrays
-    return (*_split(xp, w, len(losses)), lambda: _stacked(xp, tuple(losses)))
+    return (*_split(xp, w, tuple(losses)), lambda: _stacked(xp, tuple(losses)))
 
 
 _WEIGHTED = Primitive("weighted_sum", _ws_fwd, _ws_partials, event_axis="all")
@@ -129,7 +134,9 @@ def _losses(fn: str, losses: Any, scalar: bool) -> tuple:
 
 
 def _count(losses: tuple) -> int | None:
-    return len(losses) if len(losses) > 1 else _checks.shape_of(losses[0])[0]
+    """K: the number of losses in a sequence (of one 0-d loss too), or the length of one (K,) array of them."""
+    shape = _checks.shape_of(losses[0])
+    return shape[0] if len(losses) == 1 and len(shape) == 1 else len(losses)
 
 
 def _params(fn: str, name: str, be: Any, values: Any, losses: tuple, floats_ok: bool) -> Any:
