@@ -12,6 +12,9 @@ nox.options.default_venv_backend = "virtualenv"
 nox.options.sessions = ["tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+# The GAN losses' reference (#10), --no-deps: only its losses_impl.py is loaded (conformance/stubs.py), which
+# needs TensorFlow alone; its requirements (tensorflow-hub, tensorflow-probability) serve the package __init__.
+TFGAN = "tensorflow-gan==2.1.0"
 
 
 def _install(session: nox.Session, *groups: str) -> None:
@@ -45,6 +48,7 @@ def fuzz(session: nox.Session) -> None:
 def conformance(session: nox.Session) -> None:
     """The main job: xploss vs torch / Keras built-ins on every backend; writes reports/."""
     _install(session, "conformance")
+    session.install("--no-deps", TFGAN)
     session.run("python", "-m", "conformance", *session.posargs)
 
 
@@ -52,6 +56,7 @@ def conformance(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the Sphinx site with warnings as errors, then run the pages' examples."""
     _install(session, "docs", "conformance")
+    session.install("--no-deps", TFGAN)
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
 
