@@ -32,7 +32,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _linear_fwd(xp: Any, *parts: Any, coefs: tuple) -> tuple:
     out = None
     for c, p in zip(coefs, parts):
-        term = p if c == 1.0 else c * p
+        term = p if c == 1.0 and len(parts) > 1 else c * p  # one part: a new array (torch's Function must not
+        # return its input as-is: distillation(s, t, None, alpha=1) raised under autograd)
         out = term if out is None else out + term
     return out, ()
 
