@@ -17,7 +17,7 @@ from typing import Any
 from .. import _checks
 from .._api import loss
 from .._define import Primitive, apply, summed
-from .._errors import XplossTypeError
+from .._errors import XplossError, XplossTypeError
 from .._namespace import resolve
 from . import _binary, _regression
 from ._multitask import combine, with_parts
@@ -266,8 +266,12 @@ def _logits(fn: str, named: dict, reduction: str, allowed: tuple = _ONE_SIDED) -
 
 
 def _side(fn: str, be: Any, name: str, logits: Any, w: Any) -> Any:
-    """A side's per-sample weight, checked against its logits."""
-    return _checks.weight(fn, be.xp, w, logits)
+    """A side's per-sample weight, checked against its logits (an error names the side's argument)."""
+    try:
+        return _checks.weight(fn, be.xp, w, logits)
+    except XplossError as exc:  # _checks.weight names `sample_weight`
+        renamed = type(exc)(str(exc).replace("argument `sample_weight`", f"argument `{name}`", 1))
+    raise renamed
 
 
 def _two_sided(fn: str, real: Any, fake: Any, real_weight: Any, fake_weight: Any, reduction: str) -> tuple:
@@ -275,6 +279,11 @@ def _two_sided(fn: str, real: Any, fake: Any, real_weight: Any, fake_weight: Any
                       "fake_weight": fake_weight}, reduction, _SIDES)
     _checks.same_dtype(fn, ("fake_logits", fake), ("real_logits", real))
     return be, _side(fn, be, "real_weight", real, real_weight), _side(fn, be, "fake_weight", fake, fake_weight)
+
+
+def _smoothing(fn: str, label_smoothing: Any) -> Any:
+    """Checked here, so that an error names this loss rather than the cross-entropy it calls."""
+    return _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)
 
 
 def _sbce(be: Any, logits: Any, target: float, w: Any, reduction: str, label_smoothing: float = 0.0) -> Any:
@@ -409,6 +418,7 @@ def modified_generator_loss(fake_logits: Any, /, *, label_smoothing: float = 0.0
     fn = "modified_generator_loss"
     be = _logits(fn, {"fake_logits": fake_logits, "sample_weight": sample_weight}, reduction)
     w = _side(fn, be, "sample_weight", fake_logits, sample_weight)
+    label_smoothing = _smoothing(fn, label_smoothing)
     return _sbce(be, fake_logits, 1.0, w, reduction, label_smoothing)
 
 
@@ -449,6 +459,7 @@ def minimax_discriminator_loss(real_logits: Any, fake_logits: Any, /, *, label_s
     """
     fn = "minimax_discriminator_loss"
     be, rw, fw = _two_sided(fn, real_logits, fake_logits, real_weight, fake_weight, reduction)
+    label_smoothing = _smoothing(fn, label_smoothing)
     return_parts = _checks.flag(fn, "return_parts", return_parts)
     real = _sbce(be, real_logits, 1.0, rw, reduction, label_smoothing)
     fake = _sbce(be, fake_logits, 0.0, fw, reduction)
