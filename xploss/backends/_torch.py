@@ -299,7 +299,9 @@ class TorchBackend(Backend):
             with torch.enable_grad():
                 out = fn(*args, **kwargs)
                 check_scalar_output(out)
-                grads = torch.autograd.grad(out, [args[i] for i in nums], allow_unused=True)
+                wrt = [args[i] for i in nums]
+                # an output that depends on none of them: zero gradients, as on the other backends
+                grads = torch.autograd.grad(out, wrt, allow_unused=True) if out.requires_grad else [None] * len(wrt)
             grads = [torch.zeros_like(args[i]) if g is None else g for i, g in zip(nums, grads)]
             return out.detach(), pack(single, list(grads))
 
