@@ -405,6 +405,11 @@ class Spec:
     label_position: int = 1  # where the (binary) labels are among the positional inputs
     shape_position: int = 1  # the positional input whose shape the shape category changes
     broadcast_labels: bool = False  # labels of size 1 along an axis broadcast (torch's elementwise losses)
+    # categories that do not apply, each exemption documented where the spec is declared (#10: any shapes are
+    # valid, no second floating input, a dtype cast by design)
+    exempt: tuple = ()
+    # the loss differentiates a user function (the penalties' critic): array_api_strict has no autodiff of it
+    autodiff: bool = False
 
     @property
     def fn(self) -> Callable:
@@ -515,7 +520,8 @@ SPECS_LIST = [
 from fuzz_metric import SPECS as _METRIC_SPECS  # noqa: E402  (the metric-learning family, #8)
 
 SPECS_LIST += _METRIC_SPECS
-for _family in ("fuzz_overlap", "fuzz_lovasz", "fuzz_boxes", "fuzz_ctc"):  # dense, boxes, sequences (#9)
+for _family in ("fuzz_overlap", "fuzz_lovasz", "fuzz_boxes", "fuzz_ctc",  # dense, boxes, sequences (#9)
+                "fuzz_generative"):  # generative, distillation, multi-task (#10)
     SPECS_LIST += __import__(_family).SPECS
 SPECS: dict[str, Spec] = {s.name: s for s in SPECS_LIST}
 assert len(SPECS) == len(SPECS_LIST), "duplicate spec"
@@ -576,11 +582,16 @@ def mut_shape(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
     return ex.replace(args=args), {names_of(spec)[i]}
 
 
+def _first_array(ex: Example) -> int:
+    """The first positional array (0; a penalty's first argument is its critic, a callable)."""
+    return next(i for i, a in enumerate(ex.args) if isinstance(a, np.ndarray))
+
+
 def mut_int_pred(draw: Callable, spec: Spec, ex: Example) -> tuple:
     dtype = draw(st.sampled_from([np.int64, np.int32, np.bool_]))
-    args = list(ex.args)
-    args[0] = np.asarray(np.round(args[0])).astype(dtype)
-    return ex.replace(args=args), {names_of(spec)[0] if spec.name not in ("l1_penalty", "l2_penalty")
+    args, i = list(ex.args), _first_array(ex)
+    args[i] = np.asarray(np.round(args[i])).astype(dtype)
+    return ex.replace(args=args), {names_of(spec)[i] if spec.name not in ("l1_penalty", "l2_penalty")
                                    else "params[0]"}
 
 
@@ -610,7 +621,7 @@ def mut_float_mix(draw: Callable, spec: Spec, ex: Example) -> tuple | None:
     if draw(st.booleans()):
         args[i] = np.asarray(args[i]).astype(dtype)
     else:  # the first input narrower: every other float input now differs from it
-        args[0] = np.asarray(args[0]).astype(dtype)
+        args[pos[0]] = np.asarray(args[pos[0]]).astype(dtype)
     return ex.replace(args=args), {_arg_name(spec, j) for j in pos}
 
 
@@ -776,6 +787,8 @@ class Category:
     numpy_only: bool = False
 
     def applies(self, spec: Spec) -> bool:
+        if self.id in spec.exempt:
+            return False
         checks = {
             "shape": spec.name not in ("l1_penalty", "l2_penalty"),
             "label_range": spec.int_labels or spec.name == "multilabel_margin",
