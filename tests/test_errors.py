@@ -114,6 +114,18 @@ CASES = [
          "multi_margin", "p", "1 or 2", "3"),
     Case("multilabel_margin entry", lambda T: xploss.multilabel_margin(T(Z), T(np.array([[0, 5, -1, 0]] * 3))),
          XplossError, "multilabel_margin", "labels", "or -1 (the end of a list)", "a label 5"),
+    # the generative family (#10): errors of the composites name the composite and its own arguments
+    Case("distillation label", lambda T: xploss.distillation(T(Z), T(Z), T(np.array([0, 4, 1]))), XplossError,
+         "distillation", "labels", "class indices in [0, 4)", "a label 4"),
+    Case("discriminator side weight", lambda T: xploss.minimax_discriminator_loss(T(ones(3)), T(ones(2)),
+                                                                                  fake_weight=T(ones(3))),
+         XplossError, "minimax_discriminator_loss", "fake_weight", "the leading axes of the per-sample loss (2,)",
+         "shape (3,)"),
+    Case("GAN label_smoothing", lambda T: xploss.modified_generator_loss(T(ones(3)), label_smoothing=1.5),
+         XplossError, "modified_generator_loss", "label_smoothing", "a value in [0.0, 1.0]", "1.5"),
+    Case("penalty critic", lambda T: xploss.gradient_penalty(3.0, T(ones(2, 2)), T(ones(2, 2)), alpha=0.5),
+         XplossTypeError, "gradient_penalty", "critic", "a callable critic(x) returning one score per sample",
+         "float"),
 ]
 
 
@@ -184,7 +196,7 @@ def test_error_hierarchy():
 # Value checks (label ranges, probabilities in [0, 1]) cannot run on traced arrays (see test_hardening's
 # NaN-under-tracing tests); every other error is visible from shapes and dtypes and is raised at trace time.
 VALUE_CASES = {"label too large", "negative label", "label vs ignore_index=None", "probability > 1",
-               "multilabel_margin entry"}
+               "multilabel_margin entry", "distillation label"}
 TRACED = [c for c in CASES if c.id not in VALUE_CASES]
 # torch.compile (~1-2 s a trace here) on one case per (loss, error type): the raise is the same code path
 _FIRST = {(c.fn, c.kind): c.id for c in reversed(TRACED)}
