@@ -68,13 +68,22 @@ def _keras_error(name: str) -> XplossError:
 def _unknown_keyword(name: str, key: str, allowed: frozenset) -> XplossError:
     options = ", ".join(f"`{k}`" for k in sorted(allowed))
     if key == "weight":
-        expected = ("`sample_weight=` for per-sample weights (Keras' name) or `class_weight=` for per-class "
-                    "weights (torch's `weight=`)" if "class_weight" in allowed else
-                    "`sample_weight=` for per-sample weights (Keras' name; this loss has no per-class weight)")
+        if "class_weight" in allowed:
+            expected = ("`sample_weight=` for per-sample weights (Keras' name) or `class_weight=` for per-class "
+                        "weights (torch's `weight=`)")
+        elif "sample_weight" in allowed:
+            expected = "`sample_weight=` for per-sample weights (Keras' name; this loss has no per-class weight)"
+        else:
+            return XplossTypeError(f"xploss.{name}: argument `weight`: expected {_options_text(options)} (this loss "
+                                   "has no per-sample or per-class weight). Received: an unknown keyword `weight`.")
         return XplossTypeError(f"xploss.{name}: argument `weight`: expected {expected}. "
                                "Received: `weight=` (ambiguous between the two).")
-    return XplossTypeError(f"xploss.{name}: argument `{key}`: expected one of the options {options}. "
+    return XplossTypeError(f"xploss.{name}: argument `{key}`: expected {_options_text(options)}. "
                            f"Received: an unknown keyword `{key}`.")
+
+
+def _options_text(options: str) -> str:
+    return f"one of the options {options}" if options else "no keyword options"
 
 
 def loss(fn: Callable) -> Callable:

@@ -250,18 +250,19 @@ def class_axis(fn: str, xp: Any, name: str, x: Any, axis: Any) -> tuple[int, int
     return axis, shape[axis], shape[:axis] + shape[axis + 1:]
 
 
-def weight(fn: str, xp: Any, w: Any, ref: Any, drop: int | None = None) -> Any:
+def weight(fn: str, xp: Any, w: Any, ref: Any, drop: int | None = None, name: str = "sample_weight") -> Any:
     """A per-sample weight aligned on the leading axes of the unreduced loss, cast to ``ref``'s dtype.
 
     The per-sample loss has the shape of ``ref`` (the prediction or the scores) without its class
     axis ``drop`` (None: elementwise).  ``w.shape`` must be a prefix of it (dims of size 1
     broadcast); e.g. a ``(N,)`` weight for an ``(N, D)`` elementwise loss weighs rows.  Sizes unknown
-    while tracing are compared at run time (:func:`dims_match`).
+    while tracing are compared at run time (:func:`dims_match`).  ``name``: the argument's name in errors
+    (a GAN discriminator's ``real_weight``).
     """
     if w is None:
         return None
     if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
-        raise error(fn, "sample_weight", "a real array", f"dtype {dtype_name(w.dtype)}", kind=XplossTypeError)
+        raise error(fn, name, "a real array", f"dtype {dtype_name(w.dtype)}", kind=XplossTypeError)
     full = shape_of(ref)
     keep = [j for j in range(len(full)) if drop is None or j != drop % len(full)]
     loss_shape = tuple(full[j] for j in keep)
@@ -269,8 +270,8 @@ def weight(fn: str, xp: Any, w: Any, ref: Any, drop: int | None = None) -> Any:
     expected = (f"a shape aligned with the leading axes of the per-sample loss {_shape_str(loss_shape)} "
                 f"(e.g. {_shape_str(loss_shape[:1])} or {_shape_str(loss_shape)})")
     if len(ws) > len(loss_shape):
-        raise error(fn, "sample_weight", expected, f"shape {_shape_str(ws)}")
-    dims_match(fn, "sample_weight", expected, w, ref, list(zip(range(len(ws)), keep)), broadcast=True)
+        raise error(fn, name, expected, f"shape {_shape_str(ws)}")
+    dims_match(fn, name, expected, w, ref, list(zip(range(len(ws)), keep)), broadcast=True)
     return w if w.dtype == ref.dtype else xp.astype(w, ref.dtype)
 
 

@@ -217,8 +217,17 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
     """
     fn = "cross_entropy"
     be = resolve(fn, {"logits": logits, "labels": labels, "class_weight": class_weight, "sample_weight": sample_weight})
+    return run(fn, be, logits, labels, axis=axis, class_weight=class_weight, ignore_index=ignore_index,
+               label_smoothing=label_smoothing, sample_weight=sample_weight, reduction=reduction)
+
+
+def run(fn: str, be: Any, logits: Any, labels: Any, *, axis: int = -1, class_weight: Any = None,
+        ignore_index: int | None = None, label_smoothing: float = 0.0, sample_weight: Any = None,
+        reduction: str = "mean", name: str = "logits") -> Any:
+    """The checks and the call of :func:`cross_entropy` for the loss ``fn`` whose logits argument is ``name``
+    (a composite's hard term: its errors name the loss the user called)."""
     xp = be.xp
-    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, "logits", logits, axis)
+    axis, num_classes, sample_shape = _checks.class_axis(fn, xp, name, logits, axis)
     zshape = _checks.shape_of(logits)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)
     if class_weight is not None:
@@ -229,8 +238,8 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         class_weight = xp.astype(class_weight, logits.dtype)
     _checks.reduction(fn, reduction)
     if xp.isdtype(labels.dtype, "integral"):
-        _checks.index_labels(fn, xp, labels, ("logits", logits), axis, f"integer labels of shape {sample_shape} "
-                             f"(logits.shape without axis {axis}) or probabilities of shape {zshape}",
+        _checks.index_labels(fn, xp, labels, (name, logits), axis, f"integer labels of shape {sample_shape} "
+                             f"({name}.shape without axis {axis}) or probabilities of shape {zshape}",
                              _checks.label_hint(xp, labels, sample_shape, zshape))
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
@@ -242,7 +251,7 @@ def cross_entropy(logits: Any, labels: Any, /, *, axis: int = -1, class_weight: 
         raise _checks.error(fn, "labels", "integer class indices or floating probabilities",
                             f"dtype {_checks.dtype_name(labels.dtype)}",
                             kind=_checks.XplossTypeError)
-    labels = _checks.dense_labels(fn, xp, ("logits", logits), labels, sample_shape)
+    labels = _checks.dense_labels(fn, xp, (name, logits), labels, sample_shape)
     sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _CE_PROB, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                  axis=axis, label_smoothing=ls)

@@ -9,9 +9,8 @@ from typing import Any
 from .. import _checks, _ops
 from .._api import loss
 from .._define import Primitive, apply
-from .._errors import XplossError
 from .._namespace import resolve
-from ._classification import cross_entropy
+from . import _classification
 from ._multitask import combine, with_parts
 
 __all__ = ["distillation"]
@@ -40,16 +39,6 @@ def _soft_partials(xp: Any, arrays: tuple, res: tuple, *, temperature: float, te
 
 
 _SOFT = Primitive("distillation_kl", _soft_fwd, _soft_partials, event_axis=-1)
-
-
-def _hard(fn: str, logits: Any, labels: Any, w: Any, reduction: str) -> Any:
-    """The cross-entropy term; its errors (the labels') name this loss and ``student_logits``."""
-    try:
-        return cross_entropy(logits, labels, ignore_index=None, sample_weight=w, reduction=reduction)
-    except XplossError as exc:
-        renamed = type(exc)(str(exc).replace("xploss.cross_entropy:", f"xploss.{fn}:", 1)
-                            .replace("`logits`", "`student_logits`").replace("logits.shape", "student_logits.shape"))
-    raise renamed
 
 
 @loss
@@ -145,6 +134,7 @@ def distillation(student_logits: Any, teacher_logits: Any, labels: Any, /, *, te
                  temperature=temperature, teacher_grad=teacher_grad)
     if labels is None:
         return with_parts(combine(be, (soft,), (1.0,)), {"soft": soft}, return_parts)
-    hard = _hard(fn, student_logits, labels, w, reduction)
+    hard = _classification.run(fn, be, student_logits, labels, sample_weight=w, reduction=reduction,
+                               name="student_logits")
     total = combine(be, (hard, soft), (1.0 - alpha, alpha))
     return with_parts(total, {"hard": hard, "soft": soft}, return_parts)

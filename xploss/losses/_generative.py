@@ -17,7 +17,7 @@ from typing import Any
 from .. import _checks
 from .._api import loss
 from .._define import Primitive, apply, summed
-from .._errors import XplossError, XplossTypeError
+from .._errors import XplossTypeError
 from .._namespace import resolve
 from . import _binary, _regression
 from ._multitask import combine, with_parts
@@ -267,11 +267,7 @@ def _logits(fn: str, named: dict, reduction: str, allowed: tuple = _ONE_SIDED) -
 
 def _side(fn: str, be: Any, name: str, logits: Any, w: Any) -> Any:
     """A side's per-sample weight, checked against its logits (an error names the side's argument)."""
-    try:
-        return _checks.weight(fn, be.xp, w, logits)
-    except XplossError as exc:  # _checks.weight names `sample_weight`
-        renamed = type(exc)(str(exc).replace("argument `sample_weight`", f"argument `{name}`", 1))
-    raise renamed
+    return _checks.weight(fn, be.xp, w, logits, name=name)
 
 
 def _two_sided(fn: str, real: Any, fake: Any, real_weight: Any, fake_weight: Any, reduction: str) -> tuple:

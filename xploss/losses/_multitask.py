@@ -255,8 +255,9 @@ def uncertainty_weighting(losses: Any, log_vars: Any, /, *, form: str = "simple"
     Raises
     ------
     XplossError
-        An empty sequence, a loss that is not 0-d, ``log_vars`` of another length, dtype or library, an
-        unknown ``form``.
+        An empty sequence, a loss that is not 0-d, ``log_vars`` of another length or library or not
+        floating, an unknown ``form``.  (A ``log_vars`` of another floating dtype is cast, differentiably, to
+        the losses' dtype.)
 
     Notes
     -----
