@@ -36,12 +36,15 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
-    """The hypothesis campaign (#7): 200 random examples per loss on every backend, valid and bad inputs."""
+    """The heavy sweeps: the hypothesis campaign (#7, 200 random examples per loss on every backend, valid and bad
+    inputs), and every loss under torch.compile and tf.function(jit_compile=True) (the regular suite compiles one
+    loss per kernel module there)."""
     _install(session, "test")
     session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
     session.env["XPLOSS_FUZZ_EXAMPLES"] = "200"  # the regular suite runs 2, derandomized
+    session.env["XPLOSS_SWEEP"] = "1"
     session.run("pytest", "-n", "auto", "-p", "no:randomly", "--hypothesis-show-statistics", "tests/test_fuzz.py",
-                *session.posargs)
+                "tests/test_losses.py", "-k", "test_fuzz or torch_compile or tf_function_xla", *session.posargs)
 
 
 @nox.session(python="3.11")

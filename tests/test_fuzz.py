@@ -131,15 +131,23 @@ def _close(actual: Any, expected: np.ndarray, what: str, terms: float = 0.0) -> 
                                 f"actual={a}\nexpected={expected}")
 
 
+_SEEN: dict[str, int] = {}  # loss -> valid examples checked so far in this process
+
+
 def check_valid(ex: fs.Example) -> None:
     backends = _backends(autodiff=fs.SPECS[ex.name].autodiff)
+    _SEEN[ex.name] = _SEEN.get(ex.name, 0) + 1
+    if not CAMPAIGN and _SEEN[ex.name] % 2 == 1:  # the regular suite: eager JAX (compilations, 2/3 of this test's
+        backends = [b for b in backends if b is not Backend.JAX]  # time) on every second example, not the simplest
     ref_value = ref_grads = None
     terms = 0.0
     for b in backends:
         what = f"{ex.name} on {b.value} ({ex.reduction})"
-        value = to_numpy(call(ex, b))
+        # the value of value_and_grad is the loss itself unless "none" (summed there): one call less (on JAX,
+        # one compilation less)
+        value, grads = value_and_grads(ex, b) if ex.diff else (None, ())
+        value = to_numpy(call(ex, b) if value is None or ex.reduction == "none" else value)
         assert np.all(np.isfinite(value)), f"{what}: value not finite: {value}"
-        _, grads = value_and_grads(ex, b) if ex.diff else (None, ())
         grads = tuple(to_numpy(g) for g in grads)
         for key, g in zip(ex.diff, grads, strict=True):
             assert np.all(np.isfinite(g)), f"{what}: gradient of {key!r} not finite: {g}"
