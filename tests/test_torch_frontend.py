@@ -319,8 +319,9 @@ def _counting_backend(graphs: list):
     return backend
 
 
-# A recompile comes from Python state a traced call reads: the mechanism's (one for every loss, and the
-# test_losses torch.compile check runs every loss) and a kernel module's own; one loss per kernel module.
+# A recompile comes from Python state a traced call reads: the mechanism's (one for every loss) and a kernel
+# module's own; one loss per kernel module, fullgraph=True (the regular suite's torch.compile check of the
+# functions; test_losses' sweep over every loss runs in nox -s fuzz).
 ONE_PER_MODULE = list({getattr(c.fn, "__wrapped__", c.fn).__module__: c for c in reversed(ONE_PER_LOSS)}.values())
 
 
