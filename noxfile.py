@@ -31,20 +31,20 @@ def tests(session: nox.Session) -> None:
     _install(session, "test")
     session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
     # one worker per core (2 here: ~4.5 min instead of ~6 for pytest alone)
-    session.run("pytest", "-n", "auto", *session.posargs)
+    session.run("pytest", "-n", "auto", "--dist", "worksteal", *session.posargs)  # idle workers steal: a short tail
 
 
 @nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
     """The heavy sweeps: the hypothesis campaign (#7, 200 random examples per loss on every backend, valid and bad
-    inputs), and every loss under torch.compile and tf.function(jit_compile=True) (the regular suite compiles one
-    loss per kernel module there)."""
+    inputs), and every loss under torch.compile, tf.function(jit_compile=True) and jax.jit (the regular suite
+    compiles one loss per kernel module there)."""
     _install(session, "test")
     session.env["XPLOSS_REQUIRE_BACKENDS"] = "1"
     session.env["XPLOSS_FUZZ_EXAMPLES"] = "200"  # the regular suite runs 2, derandomized
     session.env["XPLOSS_SWEEP"] = "1"
     session.run("pytest", "-n", "auto", "-p", "no:randomly", "--hypothesis-show-statistics", "tests/test_fuzz.py",
-                "tests/test_losses.py", "-k", "test_fuzz or torch_compile or tf_function_xla", *session.posargs)
+                "tests/test_losses.py", "-k", "test_fuzz or torch_compile or tf_function_xla or jax_jit", *session.posargs)
 
 
 @nox.session(python="3.11")

@@ -31,7 +31,7 @@ from xploss._api import LOSSES, camel  # noqa: E402
 BACKEND = keras.backend.backend()
 N, C, D = 8, 4, 3
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean_with_sample_weight", "none", "mean")
-STEPS = 100  # training steps before the save, and again after the load
+STEPS = 50  # training steps before the save, and again after the load
 JIT_COMPILE = "auto"  # Keras' default
 EVERY_BACKEND = ("Huber", "SigmoidBinaryCrossEntropy", "CategoricalHinge", "CrossEntropy/(N,T,C)")
 SWEEP = ("MeanSquaredError", "BinaryCrossEntropy", "CrossEntropy/ignore_class")  # every reduction, masks

@@ -199,17 +199,12 @@ VALUE_CASES = {"label too large", "negative label", "label vs ignore_index=None"
                "multilabel_margin entry", "distillation label"}
 TRACED = [c for c in CASES if c.id not in VALUE_CASES]
 # torch.compile (~2-3 s a trace here; 55 s for one case per (loss, error type)) on the first case of each error
-# type per kernel module: dynamo re-raises the exception of the traced Python check, one code path for every
-# loss of a module (tf.function and jax.jit, a fraction of a second each, keep every case)
-
-
-def _module(c: Case) -> str:
-    return getattr(xploss, c.fn).__module__
-
-
-_FIRST = {(_module(c), c.kind): c.id for c in reversed(TRACED)}
+# type, and on the penalties (their critic's gradient is a graph break): dynamo re-raises the exception of the
+# traced Python check, one code path for every loss (tf.function and jax.jit, a fraction of a second each, keep
+# every case)
+_FIRST = {c.kind: c.id for c in reversed(TRACED)} | {c.id: c.id for c in TRACED if c.id.startswith("penalty")}
 COMPILED = [(compiler, c) for c in TRACED for compiler in ("tf.function", "jax.jit", "torch.compile")
-            if compiler != "torch.compile" or _FIRST[(_module(c), c.kind)] == c.id]
+            if compiler != "torch.compile" or c.id in _FIRST.values()]
 
 
 class _Recorded(Exception):

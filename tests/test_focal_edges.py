@@ -92,6 +92,8 @@ Y = np.concatenate([np.ones_like(BIG), np.zeros_like(BIG), [1.0, 1.0, 0.3]])  # 
 @pytest.mark.parametrize("opts", [{}, {"alpha": None, "gamma": 0.5}, {"gamma": 1.0}, {"gamma": 3.0}],
                          ids=["default", "gamma0.5-noalpha", "gamma1", "gamma3"])
 def test_sigmoid_focal_hessian_finite_at_confident_logits(ad_backend, dtype, opts):
+    if ad_backend is Backend.JAX and dtype == "float64":
+        pytest.skip("JAX: float32, where the confident logits saturate (each JAX hessian is a compilation)")
     y = to_backend(ad_backend, Y, dtype)
 
     def f(x):

@@ -27,10 +27,11 @@ import xploss
 
 ONE_PER_LOSS = list({c.fn: c for c in reversed(CASES)}.values())  # the first case of each function
 ONE_PER_MODULE = list({getattr(c.fn, "__wrapped__", c.fn).__module__: c for c in reversed(ONE_PER_LOSS)}.values())
-# ``XPLOSS_SWEEP=1`` (nox -s fuzz): the compiled-mode sweeps over every loss.  The regular suite compiles every
-# loss with jax.jit (its gradient check against the reference), the first loss of each kernel module with XLA,
-# and none here with torch.compile: test_torch_frontend compiles the first loss of each kernel module with
-# fullgraph=True (the criteria call these functions), 0.7-3 s a loss, 160 s for every loss
+# ``XPLOSS_SWEEP=1`` (nox -s fuzz): the compiled-mode sweeps over every loss.  The regular suite compiles the
+# first loss of each kernel module with jax.jit (against the finite-difference reference) and XLA, and none here
+# with torch.compile: test_torch_frontend compiles the first loss of each kernel module with fullgraph=True (the
+# criteria call these functions); 0.5-3 s a loss, 200 s for every loss.  Every loss' JAX gradient is compared
+# with NumPy's (itself checked against finite differences here) by test_fuzz.
 SWEEP = os.environ.get("XPLOSS_SWEEP") == "1"
 COMPILED = ONE_PER_LOSS if SWEEP else ONE_PER_MODULE
 TORCH_COMPILED = ONE_PER_LOSS if SWEEP else []
@@ -182,7 +183,8 @@ def value_combos(case: Case, dtype: str, backend: Backend | None = None) -> list
 def test_value_matches_reference(case: Case, backend: Backend, dtype: str) -> None:
     if backend is Backend.JAX and (dtype == "float64" or case not in ONE_PER_LOSS):
         pytest.skip("JAX: float32 one case per loss (each a compilation); float64 in test_jax_jit_matches_reference "
-                    "(compiled, against the reference) and test_fuzz (every loss, eager, against NumPy)")
+                    "(compiled, one loss per kernel module, against the reference) and test_fuzz (every loss, "
+                    "eager, against NumPy)")
     args, opts, w = inputs(case, dtype)
     for reduction, weighted in value_combos(case, dtype, backend):
         weight = w if weighted else None
@@ -199,7 +201,7 @@ def test_value_matches_reference(case: Case, backend: Backend, dtype: str) -> No
 @for_cases(CASES)
 def test_grad_matches_finite_differences(case: Case, backend: Backend) -> None:
     if backend is Backend.JAX:
-        pytest.skip("JAX: test_jax_jit_matches_reference (compiled) and test_fuzz (eager)")
+        pytest.skip("JAX: test_jax_jit_matches_reference (compiled) and test_fuzz (eager, every loss vs NumPy)")
     for reduction, weighted in grad_combos(case, backend):
         value, grads = xploss_grad(case, backend, "float64", *grad_inputs(case, weighted), reduction)
         ref_value, ref_grads = fd_grads(case.id, reduction, weighted)
@@ -362,7 +364,7 @@ def _compiled_matches_eager(case: Case, b: Backend, compiled: Any) -> None:
         assert_close(g, to_numpy(e), dtype="float64", b=b, what=f"{case.id} compiled d/d({k})")
 
 
-@for_cases(ONE_PER_LOSS)
+@for_cases(COMPILED)
 def test_jax_jit_matches_reference(case: Case) -> None:
     """Every loss under ``jax.jit`` against the independent reference: the value and the finite-difference
     gradients (the richest reduction: the weighted mean with its weight's gradient).  JAX's eager gradients
