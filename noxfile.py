@@ -44,7 +44,8 @@ def fuzz(session: nox.Session) -> None:
     session.env["XPLOSS_FUZZ_EXAMPLES"] = "200"  # the regular suite runs 2, derandomized
     session.env["XPLOSS_SWEEP"] = "1"
     session.run("pytest", "-n", "auto", "-p", "no:randomly", "--hypothesis-show-statistics", "tests/test_fuzz.py",
-                "tests/test_losses.py", "-k", "test_fuzz or torch_compile or tf_function_xla or jax_jit", *session.posargs)
+                "tests/test_losses.py", "-k", "test_fuzz or torch_compile or tf_function_xla or jax_jit",
+                *session.posargs)
 
 
 @nox.session(python="3.11")
