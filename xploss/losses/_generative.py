@@ -56,20 +56,19 @@ def _kl_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
 _GAUSSIAN_KL = Primitive("gaussian_kl", _kl_fwd, _kl_partials, event_axis="trailing")
 
 
-def _latent(fn: str, mu: Any, logvar: Any, sample_weight: Any, extra: dict | None = None) -> tuple:
-    be = resolve(fn, {"mu": mu, "logvar": logvar, "sample_weight": sample_weight, **(extra or {})})
-    xp = be.xp
+def _first_column(x: Any) -> Any:
+    """An ``(N,)`` view of ``x``'s batch axis: the reference a per-sample weight is checked against (its
+    shape only; no pass over the data)."""
+    return x if x.ndim <= 1 else x[(slice(None),) + (0,) * (x.ndim - 1)]
+
+
+def _latent(fn: str, xp: Any, mu: Any, logvar: Any) -> Any:
+    """``logvar`` checked against ``mu`` (a batch axis, one shape and dtype)."""
     _checks.floating(fn, "mu", xp, mu)
     logvar = _checks.target_like(fn, xp, ("mu", mu), ("logvar", logvar))
     if not _checks.shape_of(mu):
         raise _checks.error(fn, "mu", "an array with a batch axis (ndim >= 1): (N, D) or (N, ...)", "a 0-d array")
-    return be, logvar
-
-
-def _kl_call(fn: str, be: Any, mu: Any, logvar: Any, sample_weight: Any, reduction: str) -> Any:
-    sample_weight = _checks.weight(fn, be.xp, sample_weight, be.xp.sum(mu, axis=_batch_axes(mu)) if mu.ndim > 1
-                                   else mu)
-    return apply(be, _GAUSSIAN_KL, (mu, logvar), sample_weight=sample_weight, reduction=reduction)
+    return logvar
 
 
 @loss
@@ -129,9 +128,11 @@ def gaussian_kl(mu: Any, logvar: Any, /, *, sample_weight: Any = None, reduction
     0.653426
     """
     fn = "gaussian_kl"
-    be, logvar = _latent(fn, mu, logvar, sample_weight)
+    be = resolve(fn, {"mu": mu, "logvar": logvar, "sample_weight": sample_weight})
+    logvar = _latent(fn, be.xp, mu, logvar)
     _checks.reduction(fn, reduction)
-    return _kl_call(fn, be, mu, logvar, sample_weight, reduction)
+    sample_weight = _checks.weight(fn, be.xp, sample_weight, _first_column(mu))
+    return apply(be, _GAUSSIAN_KL, (mu, logvar), sample_weight=sample_weight, reduction=reduction)
 
 
 # -- VAE ELBO -----------------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def vae_elbo(recon: Any, x: Any, mu: Any, logvar: Any, /, *, beta: float = 1.0, 
     kind = _checks.choice(fn, "reconstruction", reconstruction, _RECONSTRUCTIONS)
     _checks.floating(fn, "recon", xp, recon)
     x = _checks.target_like(fn, xp, ("recon", recon), ("x", x))
-    logvar = _latent(fn, mu, logvar, None)[1]
+    logvar = _latent(fn, xp, mu, logvar)
     if not _checks.shape_of(recon):
         raise _checks.error(fn, "recon", "an array with a batch axis (ndim >= 1)", "a 0-d array")
     _checks.same_dtype(fn, ("mu", mu), ("recon", recon))
@@ -239,8 +240,7 @@ def vae_elbo(recon: Any, x: Any, mu: Any, logvar: Any, /, *, beta: float = 1.0, 
     beta = _checks.number(fn, "beta", beta, low=0.0)
     return_parts = _checks.flag(fn, "return_parts", return_parts)
     _checks.reduction(fn, reduction)
-    lead = recon if recon.ndim == 1 else xp.sum(recon, axis=_batch_axes(recon))
-    sample_weight = _checks.weight(fn, xp, sample_weight, lead)
+    sample_weight = _checks.weight(fn, xp, sample_weight, _first_column(recon))
     rec = _reconstruction(fn, be, kind, recon, x, sample_weight, reduction)
     kl = apply(be, _GAUSSIAN_KL, (mu, logvar), sample_weight=sample_weight, reduction=reduction)
     return with_parts(combine(be, (rec, kl), (1.0, beta)), {"reconstruction": rec, "kl": kl}, return_parts)
