@@ -139,6 +139,18 @@ class Primitive:
     align_leading: bool = False
     # The forward returns ``(loss, residuals, (valid, norm))``: counts known only once the loss is computed.
     counted: bool = False
+    # Row-local: sample ``i`` of the per-sample loss (and its partials) depends only on row ``i`` of the inputs
+    # along axis 0, so eager backends evaluate it over cache-sized blocks of rows (see ``Bound.forward``).
+    # None: derived, True for primitives with elementwise partials whose loss keeps the leading axis.
+    rowwise: bool | None = None
+    # Positions of inputs shared by every sample (per-class weights of shape (C,)): never split into blocks.
+    shared: tuple[int, ...] = ()
+
+    @property
+    def blockable(self) -> bool:
+        if self.rowwise is not None:
+            return self.rowwise
+        return self.partials is not None and not self.counted and self.event_axis not in ("all", "trailing")
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"

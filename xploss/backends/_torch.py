@@ -127,6 +127,8 @@ def _namespace() -> types.ModuleType:
         "sigmoid": torch.sigmoid,
         "sigmoid_bce": _sigmoid_bce,
         "sigmoid_minus": _sigmoid_minus,
+        # blocked eager evaluation (xploss._define): not while compiling, recording or under torch.func
+        "blocking": lambda *xs: not (torch.compiler.is_compiling() or _recording(*xs)),
     }
     return ns
 

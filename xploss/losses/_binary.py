@@ -697,7 +697,7 @@ def _mlsm_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     return scale * (sig - y), lambda: -scale * z, None
 
 
-_MLSM = Primitive("multilabel_soft_margin", _mlsm_fwd, _mlsm_partials, event_axis=-1)
+_MLSM = Primitive("multilabel_soft_margin", _mlsm_fwd, _mlsm_partials, event_axis=-1, shared=(2,))
 
 
 @loss

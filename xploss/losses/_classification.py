@@ -101,7 +101,7 @@ def _ce_index_normalizer(xp: Any, z: Any, y: Any, cw: Any, *, axis: int, ignore_
 
 
 _CE_INDEX = Primitive("cross_entropy", _ce_index_fwd, _ce_index_partials, vjp=_ce_index_grad,
-                      normalizer=_ce_index_normalizer, event_axis="axis")
+                      normalizer=_ce_index_normalizer, event_axis="axis", shared=(2,))
 
 
 # -- probability targets ------------------------------------------------------------------
@@ -134,7 +134,7 @@ def _ce_prob_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, label_sm
     return gz, gt, None
 
 
-_CE_PROB = Primitive("cross_entropy", _ce_prob_fwd, _ce_prob_partials, event_axis="axis")
+_CE_PROB = Primitive("cross_entropy", _ce_prob_fwd, _ce_prob_partials, event_axis="axis", shared=(2,))
 
 
 @loss

@@ -202,7 +202,8 @@ def _mm_normalizer(xp: Any, z: Any, y: Any, cw: Any, **static: Any) -> tuple:
     return None, None if cw is None else _gather(xp, cw, y)
 
 
-_MM = Primitive("multi_margin", _mm_fwd, _mm_partials, normalizer=_mm_normalizer, event_axis="axis")
+_MM = Primitive("multi_margin", _mm_fwd, _mm_partials, normalizer=_mm_normalizer, event_axis="axis",
+                shared=(2,))
 
 
 @loss

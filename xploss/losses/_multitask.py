@@ -42,7 +42,7 @@ def _linear_partials(xp: Any, arrays: tuple, res: tuple, *, coefs: tuple) -> tup
     return tuple(xp.zeros_like(p) + c for c, p in zip(coefs, arrays))
 
 
-_LINEAR = Primitive("linear_combination", _linear_fwd, _linear_partials)
+_LINEAR = Primitive("linear_combination", _linear_fwd, _linear_partials, rowwise=False)
 
 
 def combine(be: Any, parts: Sequence, coefs: Sequence[float], *, reduction: str = "none",

@@ -177,7 +177,7 @@ def _nll_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int, ignore_index
     return _scatter(xp, x, safe, -c, axis), None, None
 
 
-_NLL = Primitive("nll", _nll_fwd, _nll_partials, normalizer=_class_normalizer, event_axis="axis")
+_NLL = Primitive("nll", _nll_fwd, _nll_partials, normalizer=_class_normalizer, event_axis="axis", shared=(2,))
 
 
 @loss
@@ -354,9 +354,9 @@ def _focal_dense_partials(xp: Any, arrays: tuple, res: tuple, *, gamma: float, *
 
 
 _FOCAL_INDEX = Primitive("focal", _focal_index_fwd, _focal_index_partials, normalizer=_class_normalizer,
-                         event_axis="axis")
+                         event_axis="axis", shared=(2,))
 _FOCAL_DENSE = Primitive("focal", _focal_dense_fwd, _focal_dense_partials, normalizer=_class_normalizer,
-                         event_axis="axis")
+                         event_axis="axis", shared=(2,))
 
 
 @loss
@@ -502,9 +502,9 @@ def _cfce_partials(xp: Any, arrays: tuple, res: tuple, *, gamma: float, eps: flo
 
 
 _CFCE = Primitive("categorical_focal", _cfce_fwd, _cfce_partials, normalizer=_valid_normalizer,
-                  event_axis="axis")
+                  event_axis="axis", shared=(2,))
 _PCE = Primitive("probability_cross_entropy", _cfce_fwd, _cfce_partials, normalizer=_valid_normalizer,
-                 event_axis="axis")
+                 event_axis="axis", shared=(2,))
 
 
 def _keras_probability_loss(fn: str, prim: Primitive, probs: Any, labels: Any, alpha: Any, *, gamma: float,
