@@ -52,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _reduce
+from . import _ops, _reduce
 from ._errors import XplossTypeError, error
 
 __all__ = ["Primitive", "Bound", "apply", "LRU", "is_value", "summed"]
@@ -122,6 +122,61 @@ def _up(xp: Any, arrays: tuple) -> tuple:
     return tuple(xp.astype(a, xp.float32) if a is not None and _is_low(xp, a.dtype) else a for a in arrays)
 
 
+# -- blocked evaluation (see Bound._rows) ------------------------------------------
+# Elements of the inputs' rows per block: the backend's "blocking" hook gives it (sized to keep the kernel's
+# temporaries in L2 for that library's per-operation overhead); BLOCK, when set, overrides it (tests).
+BLOCK = 0
+ROWS = 0  # rows per block, when set: every blockable eager call blocks (tests: blocks of a few rows)
+MIN_BLOCKS = 4  # inputs under four blocks keep the whole-array path
+MIN_ROWS = 8
+FLOOR = 1 << 16  # a first input under 64 Ki elements never blocks (the cheap test that small calls pay)
+
+
+class _Blocks:
+    """The residual mark of a blocked forward, with the per-block residuals when they are small.
+
+    ``saved``: for each block ``(residuals, valid, norm, loss)`` when all are per-sample (a cross-entropy's
+    log-sum-exp: cheaper kept than recomputed, no second exp pass), else None: the backward recomputes the
+    kernel per block (elementwise residuals: recomputing from the inputs in cache beats storing them)."""
+
+    def __init__(self, rows: int, saved: list | None) -> None:
+        self.rows, self.saved = rows, saved
+
+    def __repr__(self) -> str:
+        return f"<blocked: {self.rows} rows>"
+
+
+def _size(x: Any) -> int:
+    return 0 if x is None else math.prod(x.shape)
+
+
+def _acc(total: Any, x: Any) -> Any:
+    return x if total is None else total + x
+
+
+class _Rows:
+    """One full-size result assembled from row blocks: written in place into one preallocated array where
+    the library assigns items (NumPy, torch), else concatenated once at the end (TensorFlow)."""
+
+    def __init__(self, xp: Any, n: int, like: Any = None) -> None:
+        self.xp, self.n, self.like = xp, n, like
+        self.buf: Any = None
+        self.parts: list = []
+
+    def put(self, i0: int, i1: int, block: Any) -> None:
+        if self.buf is None and not self.parts and hasattr(type(block), "__setitem__"):
+            xp = self.xp
+            self.buf = (xp.empty_like(self.like) if self.like is not None else
+                        xp.empty((self.n, *block.shape[1:]), dtype=block.dtype, device=getattr(block, "device", None)))
+        if self.buf is not None:
+            self.buf[i0:i1, ...] = block
+        else:
+            self.parts.append(block)
+
+    def done(self) -> Any:
+        return self.buf if self.buf is not None else self.xp.concat(self.parts, axis=0)
+
+
 @dataclass(frozen=True, eq=False)
 class Primitive:
     name: str
@@ -168,7 +223,7 @@ def summed(prim: Primitive, name: str) -> Primitive:
         loss, res = prim.forward(xp, *arrays, **static)
         return (xp.sum(loss, axis=tuple(range(1, loss.ndim))) if loss.ndim > 1 else loss), res
 
-    return Primitive(name, forward, prim.partials, normalizer=None, event_axis="trailing")
+    return Primitive(name, forward, prim.partials, normalizer=None, event_axis="trailing", rowwise=True)
 
 
 @dataclass(frozen=True)
@@ -182,6 +237,7 @@ class Bound:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kwargs", dict(self.static))
+        object.__setattr__(self, "blockable", self.prim.blockable and self.reduction not in _reduce.NORMALIZERS)
 
     # -- hyperparameter values (see is_value) ------------------------------------
     @functools.cached_property
@@ -204,6 +260,9 @@ class Bound:
     # -- forward -----------------------------------------------------------
     def forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
         low = _low_dtype(xp, arrays)
+        rows = self._rows(xp, arrays) if self.blockable else 0
+        if rows:
+            return self._forward_blocked(xp, arrays, rows, low)
         if low is not None:
             out, res = self._forward(xp, *_up(xp, arrays))
             return xp.astype(out, low), res
@@ -244,6 +303,8 @@ class Bound:
     # -- reverse mode --------------------------------------------------------
     def vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None = None) -> tuple:
         """Cotangents for every array (None where not differentiable)."""
+        if res and isinstance(res[0], _Blocks):
+            return self._vjp_blocked(xp, arrays, res, g, needs)
         if _low_dtype(xp, arrays) is not None:
             cts = self._vjp(xp, _up(xp, arrays), res, xp.astype(g, xp.float32), needs)
             return tuple(c if c is None else xp.astype(c, a.dtype) for c, a in zip(cts, arrays))
@@ -302,6 +363,148 @@ class Bound:
         ev = self.prim.event_axis
         axis = self.kwargs[ev] if isinstance(ev, str) else ev
         return axis % ndim
+
+    # -- blocked eager evaluation ------------------------------------------------
+    # A row-local primitive (``Primitive.blockable``) on an eager backend (its ``"blocking"`` hook: NumPy,
+    # torch outside torch.compile / autograd recording / torch.func, TensorFlow outside tf.function) is
+    # evaluated over blocks of ``rows`` leading rows of a cache-sized working set: every temporary of the
+    # kernel is a block, the forward keeps only the reduction's sums, and the backward recomputes the
+    # residuals per block and writes each cotangent block into the one full-size gradient.  The kernels are
+    # the same; only the loop around them differs.  Compilers fuse the whole-array body themselves: jitted
+    # and traced calls never block.
+    def _rows(self, xp: Any, arrays: tuple) -> int:
+        """Rows per block, or 0 for the whole-array path (small inputs, axis 0 an event axis, not eager)."""
+        x0 = arrays[0]
+        shape = getattr(x0, "shape", ())
+        if len(shape) == 0 or None in shape or shape[0] < 2 or (not ROWS and math.prod(shape) < FLOOR):
+            return 0
+        n = shape[0]
+        per_row = 0
+        for a, split in zip(arrays, self._split(arrays, n)):
+            if split:
+                if any(d is None for d in a.shape):
+                    return 0
+                per_row += math.prod(a.shape) // n
+        ev = self.prim.event_axis
+        if ev is not None and ev != "trailing" and self._axis(len(shape)) == 0:
+            return 0
+        hook = _ops.native(xp, "blocking")
+        block = hook(*arrays) if hook is not None else 0
+        if not block:
+            return 0
+        if ROWS:
+            return ROWS if n > ROWS else 0
+        block = BLOCK or block
+        rows = block // max(per_row, 1)
+        # under MIN_ROWS rows a block's per-operation overhead is not amortised (the kernels of wide rows,
+        # cross-entropy over 32000 classes, block their own row reductions: xploss._ops)
+        if rows < MIN_ROWS or n < MIN_BLOCKS * rows:
+            return 0
+        return rows
+
+    def _split(self, arrays: tuple, n: int) -> tuple[bool, ...]:
+        """Which arrays are split into row blocks: those with ``n`` leading rows aligned on the loss' samples.
+
+        The kernel's inputs of the primary's rank (same-rank broadcasting: a size-1 axis is shared), of one
+        rank less for a loss with an event axis (labels without the class axis), or of any rank for a
+        primitive aligning on the leading axes; never the primitive's ``shared`` positions (per-class
+        weights); the poison and the per-sample weight (aligned on the leading axes) when they have ``n`` rows.
+        """
+        nd = arrays[0].ndim
+        k = len(arrays) - 2
+        out = []
+        for i, a in enumerate(arrays):
+            if a is None or a.ndim == 0 or a.shape[0] != n or i in self.prim.shared:
+                out.append(False)
+            elif i >= k or self.prim.align_leading or a.ndim == nd:
+                out.append(True)
+            else:
+                out.append(self.prim.event_axis is not None and a.ndim == nd - 1)
+        return tuple(out)
+
+    def _blocks(self, xp: Any, arrays: tuple, rows: int, low: Any) -> Any:
+        """``(start, stop, block arrays)`` per block (float32 blocks of 16-bit inputs)."""
+        n = arrays[0].shape[0]
+        split = self._split(arrays, n)
+        for i0 in range(0, n, rows):
+            i1 = min(i0 + rows, n)
+            blk = tuple(a[i0:i1, ...] if s else a for a, s in zip(arrays, split))
+            yield i0, i1, (_up(xp, blk) if low is not None else blk)
+
+    def _forward_blocked(self, xp: Any, arrays: tuple, rows: int, low: Any) -> tuple[Any, tuple]:
+        mean = self.reduction != "none" and self.reduction != "sum"
+        total = den = None
+        out = _Rows(xp, arrays[0].shape[0])
+        saved: list | None = []
+        for i0, i1, blk in self._blocks(xp, arrays, rows, low):
+            *xs, bad, w = blk
+            loss, pres, valid, norm = self._kernel(xp, xs)
+            if bad is not None:
+                loss = loss + _reduce.expand_weight(xp, bad, loss.ndim)
+            if saved is not None:
+                small = all(_size(r) <= i1 - i0 for r in (*pres, valid, norm, loss))
+                saved = [*saved, (pres, valid, norm, loss)] if small else None
+            if w is not None:
+                w = _reduce.expand_weight(xp, w, loss.ndim)
+            wl = loss if w is None else w * loss
+            if self.reduction == "none":
+                out.put(i0, i1, wl if low is None else xp.astype(wl, low))
+                continue
+            total = _acc(total, xp.sum(wl))
+            if mean:
+                den = _acc(den, _reduce.denominator(xp, loss, w, valid, norm, self.reduction, raw=True))
+        mark = _Blocks(rows, saved)
+        if self.reduction == "none":
+            return out.done(), (mark, None, None)
+        if mean:
+            den = _reduce.nonzero(xp, den)
+            result = total / den
+        else:
+            result = total
+        keep = total if (self.reduction == "weighted_mean" and arrays[-1] is not None) else None
+        return (result if low is None else xp.astype(result, low)), (mark, den, keep)
+
+    def _vjp_blocked(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None) -> tuple:
+        mark, den, total = res
+        low = _low_dtype(xp, arrays)
+        if low is not None:
+            g = xp.astype(g, xp.float32)
+        needs = needs or (True,) * len(arrays)
+        n = arrays[0].shape[0]
+        split = self._split(arrays, n)
+        out = total / den if total is not None else None  # the weighted mean, for its weight's cotangent
+        acc: list = [None] * len(arrays)
+        for b, (i0, i1, blk) in enumerate(self._blocks(xp, arrays, mark.rows, low)):
+            *xs, bad, w = blk
+            if mark.saved is not None:
+                pres, valid, norm, loss = mark.saved[b]
+            else:
+                loss, pres, valid, norm = self._kernel(xp, xs)
+            if bad is not None:
+                bad = _reduce.expand_weight(xp, bad, loss.ndim)
+                if mark.saved is None:
+                    loss = loss + bad
+            wb = None if w is None else _reduce.expand_weight(xp, w, loss.ndim)
+            gb = g[i0:i1, ...] if self.reduction == "none" else g
+            g_loss, g_w = _reduce.vjp(xp, gb, loss, wb, den, valid, norm, self.reduction, bool(needs[-1]), out=out)
+            if bad is not None:
+                g_loss = g_loss + bad
+            keep = w is not None or self.prim.partials is None
+            cts = (self._loss_vjp(xp, tuple(xs), tuple(pres), g_loss, needs[:-2], loss if keep else None)
+                   if any(needs[:-2]) else (None,) * len(xs))
+            ct_w = None if g_w is None else xp.reshape(_reduce.unbroadcast(xp, g_w, tuple(wb.shape)), tuple(w.shape))
+            for k, c in enumerate((*cts, None, ct_w)):
+                if c is None:
+                    continue
+                a = arrays[k]
+                if low is not None:
+                    c = xp.astype(c, a.dtype)
+                if split[k]:
+                    acc[k] = acc[k] or _Rows(xp, n, like=a)
+                    acc[k].put(i0, i1, c)
+                else:
+                    acc[k] = _acc(acc[k], c)
+        return tuple(c.done() if isinstance(c, _Rows) else c for c in acc)
 
     # -- forward mode (JAX custom_jvp) ---------------------------------------
     def jvp(self, xp: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:

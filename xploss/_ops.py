@@ -22,6 +22,11 @@ __all__ = ["logsumexp", "softmax", "take_along_axis", "softmax_scaled", "subtrac
 NATIVE: dict[str, dict[str, Any]] = {}
 
 
+def native(xp: Any, name: str) -> Any:
+    """The backend's native block ``name`` for namespace ``xp`` (None when it has none)."""
+    return _fast(xp, name)
+
+
 def _fast(xp: Any, name: str) -> Any:
     ops = getattr(xp, "__xploss_ops__", None)
     if ops is None:

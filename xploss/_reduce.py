@@ -29,7 +29,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["REDUCTIONS", "NORMALIZERS", "forward", "vjp", "jvp", "expand_weight", "unbroadcast"]
+__all__ = ["REDUCTIONS", "NORMALIZERS", "forward", "vjp", "jvp", "expand_weight", "unbroadcast", "denominator",
+           "nonzero"]
 
 REDUCTIONS = ("mean", "sum", "none", "weighted_mean", "count", "total_weight")
 NORMALIZERS = {"count": "mean", "total_weight": "weighted_mean"}  # partial form -> the mean it divides
@@ -55,7 +56,7 @@ def _base(valid: Any, norm: Any) -> Any:
     return norm if norm is not None else valid
 
 
-def _denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str, raw: bool = False) -> Any:
+def denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str, raw: bool = False) -> Any:
     """The mean's denominator; a zero one becomes 1 (the mean of nothing is 0) unless ``raw``."""
     if reduction == "mean":
         if valid is None:
@@ -72,10 +73,18 @@ def _denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: s
     return den if raw else xp.where(den != 0, den, xp.ones_like(den))
 
 
+def nonzero(xp: Any, den: Any) -> Any:
+    """A mean's raw denominator with 0 made 1 (the mean of nothing is 0): summed over the blocks of a blocked
+    evaluation (:class:`xploss._define.Bound`), then made safe once."""
+    if isinstance(den, float):
+        return den if den != 0 else 1.0
+    return xp.where(den != 0, den, xp.ones_like(den))
+
+
 def forward(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -> tuple[Any, Any]:
     """Reduce per-sample ``loss``; returns ``(out, den)`` (``den`` None unless a mean)."""
     if reduction in NORMALIZERS:
-        den = _denominator(xp, loss, w, valid, norm, NORMALIZERS[reduction], raw=True)
+        den = denominator(xp, loss, w, valid, norm, NORMALIZERS[reduction], raw=True)
         if isinstance(den, float):  # a static count: an array of the loss' library and dtype
             den = xp.sum(xp.zeros_like(loss)) + den
         return den, None
@@ -85,20 +94,23 @@ def forward(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: str) -
     total = xp.sum(wl)
     if reduction == "sum":
         return total, None
-    den = _denominator(xp, loss, w, valid, norm, reduction)
+    den = denominator(xp, loss, w, valid, norm, reduction)
     return total / den, den
 
 
 def vjp(xp: Any, g: Any, loss: Any, w: Any, den: Any, valid: Any, norm: Any,
-        reduction: str, need_w: bool) -> tuple[Any, Any]:
-    """Cotangents ``(g_loss, g_w)`` of the reduction; ``g_w`` is at loss shape."""
+        reduction: str, need_w: bool, out: Any = None) -> tuple[Any, Any]:
+    """Cotangents ``(g_loss, g_w)`` of the reduction; ``g_w`` is at loss shape.
+
+    ``out``: the weighted mean itself, when ``loss`` and ``w`` are one block of the batch (else computed).
+    """
     gl = g if den is None else g / den
     g_loss = gl if w is None else gl * w
     g_w = None
     if need_w and w is not None:
         if reduction == "weighted_mean":
             base = _base(valid, norm)
-            out = xp.sum(w * loss) / den
+            out = xp.sum(w * loss) / den if out is None else out
             g_w = gl * (loss - out * (1.0 if base is None else base))
         else:
             g_w = gl * loss

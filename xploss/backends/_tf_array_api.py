@@ -18,8 +18,9 @@ import tensorflow as tf
 __array_api_version__ = "2024.12"
 # native fast paths for xploss._ops building blocks
 __xploss_ops__ = {"sigmoid": tf.sigmoid, "softmax": lambda z, axis: tf.nn.softmax(z, axis=axis),
-                  # blocked eager evaluation (xploss._define): eagerly only, never inside a tf.function graph
-                  "blocking": lambda *xs: tf.executing_eagerly()}
+                  # blocked eager evaluation (xploss._define): eagerly only, never inside a tf.function graph;
+                  # eager TensorFlow's per-operation cost (tens of µs) asks for large blocks
+                  "blocking": lambda *xs: 1 << 19 if tf.executing_eagerly() else 0}
 
 float16, bfloat16, float32, float64 = tf.float16, tf.bfloat16, tf.float32, tf.float64
 int8, int16, int32, int64 = tf.int8, tf.int16, tf.int32, tf.int64

@@ -128,7 +128,7 @@ def _namespace() -> types.ModuleType:
         "sigmoid_bce": _sigmoid_bce,
         "sigmoid_minus": _sigmoid_minus,
         # blocked eager evaluation (xploss._define): not while compiling, recording or under torch.func
-        "blocking": lambda *xs: not (torch.compiler.is_compiling() or _recording(*xs)),
+        "blocking": lambda *xs: 0 if torch.compiler.is_compiling() or _recording(*xs) else 1 << 17,
     }
     return ns
 

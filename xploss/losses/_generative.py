@@ -53,7 +53,7 @@ def _kl_partials(xp: Any, arrays: tuple, res: tuple) -> tuple:
     return mu, lambda: 0.5 * em1
 
 
-_GAUSSIAN_KL = Primitive("gaussian_kl", _kl_fwd, _kl_partials, event_axis="trailing")
+_GAUSSIAN_KL = Primitive("gaussian_kl", _kl_fwd, _kl_partials, event_axis="trailing", rowwise=True)
 
 
 def _first_column(x: Any) -> Any:
