@@ -41,7 +41,7 @@ from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
 
 # blocked eager evaluation (xploss._define) on plain NumPy arrays (array_api_strict keeps the whole-array path)
 _ops.NATIVE.setdefault("array_api_compat.numpy", {})["blocking"] = \
-    lambda *xs: 1 << 15 if all(type(x) is np.ndarray for x in xs if x is not None) else 0
+    lambda *xs: 1 << 17 if all(type(x) is np.ndarray for x in xs if x is not None) else 0
 
 _TAPE: contextvars.ContextVar[_Tape | None] = contextvars.ContextVar("xploss_tape", default=None)
 
