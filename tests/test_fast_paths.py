@@ -64,7 +64,8 @@ def _to(b: Backend, x: np.ndarray) -> object:
 @pytest.mark.parametrize("b", list(FAST), ids=[b.value for b in FAST])
 def test_registered_fast_paths_are_all_tested(b: Backend) -> None:
     _load(b)
-    assert set(backend_for(b.value).xp.__xploss_ops__) == FAST[b]
+    # "blocking" is not a kernel block but the eager-blocking hook of xploss._define: tests/test_blocked.py
+    assert set(backend_for(b.value).xp.__xploss_ops__) - {"blocking"} == FAST[b]
 
 
 @pytest.mark.parametrize(("b", "block"), PAIRS, ids=[f"{b.value}-{k}" for b, k in PAIRS])
