@@ -461,7 +461,7 @@ def _family_cases() -> list[Case]:
 
     out: list[Case] = []
     for family in ("binary", "margin", "softmax", "torch_modules", "pairs", "proxies", "contrastive", "mined",
-                   "overlap", "lovasz", "boxes", "ctc", "generative"):
+                   "overlap", "lovasz", "boxes", "ctc", "generative", "linear_ce"):
         out += importlib.import_module(f"conformance.cases_{family}").cases()
     return out
 

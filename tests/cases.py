@@ -324,7 +324,8 @@ CASES = [
 
 # Family tables in their own modules (they import this one's helpers).
 for _family in ("cases_binary", "cases_margin", "cases_softmax", "cases_pairs", "cases_proxies", "cases_contrastive",
-                "cases_mined", "cases_overlap", "cases_lovasz", "cases_boxes", "cases_ctc", "cases_generative"):
+                "cases_mined", "cases_overlap", "cases_lovasz", "cases_boxes", "cases_ctc", "cases_generative",
+                "cases_linear_ce"):
     CASES += __import__(_family).CASES
 
 BY_ID = {c.id: c for c in CASES}

@@ -138,6 +138,10 @@ SPECS: list[Spec] = [
     _s("cosface", proxies("cosface", scale=st.floats(1.0, 64.0), margin=st.floats(0.0, 0.5)), hypers=(SCALE,),
        int_labels=True, shape_position=2),
     _s("center", proxies("center"), int_labels=True, shape_position=2),
+    # the linear layer + cross-entropy (#11): hidden (N, H), class_weights (V, H), labels (N,)
+    _s("linear_cross_entropy", proxies("linear_cross_entropy", label_smoothing=st.floats(0.0, 1.0),
+                                       chunk_size=st.sampled_from([1, 3])),
+       hypers=(Hyper("label_smoothing", (-0.1, 1.5)),), int_labels=True, shape_position=2),
     # in-batch contrastive
     _s("nt_xent", two_sets("nt_xent", temperature=st.floats(0.05, 2.0), directions=st.sampled_from(["mean", "sum"])),
        hypers=(TEMPERATURE,)),

@@ -126,6 +126,20 @@ CASES = [
     Case("penalty critic", lambda T: xploss.gradient_penalty(3.0, T(ones(2, 2)), T(ones(2, 2)), alpha=0.5),
          XplossTypeError, "gradient_penalty", "critic", "a callable critic(x) returning one score per sample",
          "float"),
+    # linear_cross_entropy (#11): hidden (3, 2), class_weights (4, 2)
+    Case("linear_ce H", lambda T: xploss.linear_cross_entropy(T(ones(3, 2)), T(ones(4, 5)), T(LAB)), XplossError,
+         "linear_cross_entropy", "class_weights", "an array of shape (V, 2)", "shape (4, 5)"),
+    Case("linear_ce label", lambda T: xploss.linear_cross_entropy(T(ones(3, 2)), T(ones(4, 2)), T(np.array([0, 4, 1]))),
+         XplossError, "linear_cross_entropy", "labels", "class indices in [0, 4) or ignore_index=-100", "a label 4"),
+    Case("linear_ce dtype", lambda T: xploss.linear_cross_entropy(T(ones(3, 2)), T(ones(4, 2, dtype="float32")),
+                                                                  T(LAB)),
+         XplossTypeError, "linear_cross_entropy", "class_weights", "dtype float64 (the dtype of `hidden`)", "float32"),
+    Case("linear_ce float labels", lambda T: xploss.linear_cross_entropy(T(ones(3, 2)), T(ones(4, 2)),
+                                                                         T(LAB.astype("float64"))),
+         XplossTypeError, "linear_cross_entropy", "labels", "integer class indices of shape (3,)", "dtype float64"),
+    Case("linear_ce bias", lambda T: xploss.linear_cross_entropy(T(ones(3, 2)), T(ones(4, 2)), T(LAB),
+                                                                 bias=T(ones(3))),
+         XplossError, "linear_cross_entropy", "bias", "shape (4,) (one per row of `class_weights`)", "shape (3,)"),
 ]
 
 
@@ -196,7 +210,7 @@ def test_error_hierarchy():
 # Value checks (label ranges, probabilities in [0, 1]) cannot run on traced arrays (see test_hardening's
 # NaN-under-tracing tests); every other error is visible from shapes and dtypes and is raised at trace time.
 VALUE_CASES = {"label too large", "negative label", "label vs ignore_index=None", "probability > 1",
-               "multilabel_margin entry", "distillation label"}
+               "multilabel_margin entry", "distillation label", "linear_ce label"}
 TRACED = [c for c in CASES if c.id not in VALUE_CASES]
 # torch.compile (~2-3 s a trace here; 55 s for one case per (loss, error type)) on the first case of each error
 # type, and on the penalties (their critic's gradient is a graph break): dynamo re-raises the exception of the

@@ -36,6 +36,7 @@ from .losses._ctc import *  # noqa: F403
 from .losses._distillation import *  # noqa: F403
 from .losses._embedding import triplet_margin
 from .losses._generative import *  # noqa: F403
+from .losses._linear_ce import linear_cross_entropy
 from .losses._lovasz import *  # noqa: F403
 from .losses._margin import categorical_hinge, multi_margin, multilabel_margin, zero_one
 from .losses._mined import *  # noqa: F403
@@ -82,6 +83,7 @@ __all__ = [
     "XplossTypeError",
     "array_namespace",
     "cross_entropy",
+    "linear_cross_entropy",
     "gaussian_nll",
     "huber",
     "l1",

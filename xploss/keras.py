@@ -185,6 +185,8 @@ NO_CLASS: dict[str, str] = {
     "arcface": _PARAMETER.format("class weights", "arcface"),
     "cosface": _PARAMETER.format("class weights", "cosface"),
     "center": _PARAMETER.format("centres", "center"),
+    "linear_cross_entropy": _PARAMETER.format("classifier weights (and bias)", "linear_cross_entropy") +
+    " (its point is a model output of hidden states, not logits)",
     **{gan: ("it takes discriminator logits of generated (and real) samples, not (y_true, y_pred): call "
              f"xploss.{gan} in the GAN's custom train_step") for gan in (
         "minimax_generator_loss", "minimax_discriminator_loss", "modified_generator_loss",

@@ -68,6 +68,9 @@ class Spec:
     ``renamed``: torch constructor arguments whose xploss option has another
     name (``distance_function`` -> ``distance``); torch's ``None`` keeps the
     xploss default.
+    ``inputs``: keyword arrays of the xploss function that ``forward`` takes as
+    optional trailing positional inputs instead of constructor options
+    (``linear_cross_entropy``'s trainable ``bias``, passed with the weight).
     """
 
     loss: str
@@ -78,6 +81,8 @@ class Spec:
     renamed: tuple[tuple[str, str], ...] = ()
     name: str | None = None
     mean_options: tuple[tuple[str, Any], ...] = ()
+    inputs: tuple[str, ...] = ()
+    note: str = ""  # a sentence added to the class docstring
 
     @property
     def class_name(self) -> str:
@@ -106,6 +111,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("margin_ranking", "MarginRankingLoss"),
     Spec("hinge_embedding", "HingeEmbeddingLoss"),
     Spec("ctc", "CTCLoss", fixed=(("time_major", True),), mean_options=(("length_normalize", True),)),
+    # holds no parameters, unlike torch.nn.LinearCrossEntropyLoss (an nn.Linear inside): hence another name
+    Spec("linear_cross_entropy", name="FusedLinearCrossEntropyLoss", weight="class", class_mean=True,
+         inputs=("bias",), note="It holds no parameters: ``loss(hidden, linear.weight, labels, linear.bias)`` "
+         "takes the classifier's weight and bias at each call, whereas ``torch.nn.LinearCrossEntropyLoss`` owns "
+         "an ``nn.Linear`` (hence the other name).  torch's ``reduction='mean'`` with ``weight=`` is the "
+         "class-weighted mean, as ``F.linear_cross_entropy``'s."),
     *(Spec(box, name=_api.camel(box)) for box in ("iou_loss", "giou_loss", "diou_loss", "ciou_loss")),
     Spec("gaussian_kl", name="GaussianKLLoss"),
     Spec("vae_elbo", name="VAELoss"),
@@ -137,7 +148,7 @@ def _signature(spec: Spec, fn: Callable) -> tuple[inspect.Signature, dict[str, s
     """The constructor signature and the map constructor argument -> xploss option."""
     opts = _options(fn)
     implied = {**dict(spec.fixed), **dict(spec.mean_options)}
-    extra = {k: p for k, p in opts.items() if k not in _NOT_OPTIONS and k not in implied}
+    extra = {k: p for k, p in opts.items() if k not in _NOT_OPTIONS and k not in implied and k not in spec.inputs}
     if spec.torch_name is not None:
         params = list(inspect.signature(getattr(nn, spec.torch_name).__init__).parameters.values())[1:]
     else:
@@ -172,6 +183,7 @@ class Criterion(nn.Module):
     _mapping: dict[str, str]  # constructor argument -> xploss option
     _axis: bool  # does the xploss function take a class axis?
     _weighted: bool  # does it take a per-sample weight?
+    _positional: int  # the xploss function's positional arrays (``spec.inputs`` may follow them in ``forward``)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -210,8 +222,9 @@ class Criterion(nn.Module):
         if self.reduction == "batchmean":
             return "sum", (inputs[0].shape[0] if inputs[0].ndim else 1)
         class_weighted = opts.get("class_weight") is not None or opts.get("sample_weight") is not None
+        labels = inputs[min(len(inputs), self._positional) - 1]
         if self.reduction == "mean" and self.spec.class_mean and class_weighted and \
-                not inputs[1].is_floating_point():  # index targets: Σ w_y·l / Σ w_y; probabilities: / N
+                not labels.is_floating_point():  # index targets: Σ w_y·l / Σ w_y; probabilities: / N
             return "weighted_mean", 1
         return self.reduction, 1
 
@@ -220,6 +233,13 @@ class Criterion(nn.Module):
         if len(inputs) == 1 and not isinstance(inputs[0], torch.Tensor):  # penalties: a parameter iterable
             inputs = tuple(inputs[0])
         opts = self._call_options(inputs)
+        if self.spec.inputs and len(inputs) > self._positional:  # trailing inputs: the spec's keyword arrays
+            extra = inputs[self._positional:]
+            if len(extra) > len(self.spec.inputs):
+                raise error(f"torch.{self.spec.class_name}", "inputs", f"at most {self._positional} inputs and "
+                            + ", ".join(f"`{k}`" for k in self.spec.inputs), f"{len(inputs)} inputs")
+            inputs = inputs[:self._positional]
+            opts.update(zip(self.spec.inputs, extra))
         if sample_weight is not None:
             if not self._weighted:
                 raise error(f"torch.{self.spec.class_name}", "sample_weight",
@@ -256,12 +276,15 @@ def _make(spec: Spec) -> type[Criterion]:
     fn = _api.LOSSES[spec.loss]
     signature, mapping = _signature(spec, fn)
     twin = f"``torch.nn.{spec.torch_name}``" if spec.torch_name else "no ``torch.nn`` twin"
+    trailing = "".join(f"[, {k}]" for k in spec.inputs)
     doc = (f"``xploss.{spec.loss}`` as a ``torch.nn`` criterion ({twin}).\n\n"
-           f"Constructor: ``{spec.class_name}{signature}``.  ``forward(*inputs, sample_weight=None)``; "
-           f"see :func:`xploss.{spec.loss}` for the loss and :mod:`xploss.torch` for the conventions.")
+           f"Constructor: ``{spec.class_name}{signature}``.  ``forward(*inputs{trailing}, sample_weight=None)``; "
+           f"see :func:`xploss.{spec.loss}` for the loss and :mod:`xploss.torch` for the conventions."
+           + (f"  {spec.note}" if spec.note else ""))
     ns = {"spec": spec, "_fn": staticmethod(fn), "_signature": signature, "_mapping": mapping,
           "_axis": "axis" in _options(fn) and "axis" not in dict(spec.fixed),
           "_weighted": "sample_weight" in _options(fn), "__doc__": doc,
+          "_positional": sum(p.kind is p.POSITIONAL_ONLY for p in inspect.signature(fn).parameters.values()),
           "__module__": __name__, "__qualname__": spec.class_name, "__signature__": signature}
     return type(spec.class_name, (Criterion,), ns)
 
