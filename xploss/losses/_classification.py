@@ -230,19 +230,13 @@ def run(fn: str, be: Any, logits: Any, labels: Any, *, axis: int = -1, class_wei
     axis, num_classes, sample_shape = _checks.class_axis(fn, xp, name, logits, axis)
     zshape = _checks.shape_of(logits)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, traced=True)
-    if class_weight is not None:
-        _checks.floating(fn, "class_weight", xp, class_weight)
-        cws = _checks.shape_of(class_weight)
-        if len(cws) != 1 or (num_classes is not None and cws[0] not in (None, num_classes)):
-            raise _checks.error(fn, "class_weight", f"shape ({num_classes},)", f"shape {cws}")
-        class_weight = xp.astype(class_weight, logits.dtype)
+    class_weight = check_class_weight(fn, xp, class_weight, num_classes, logits.dtype)
     _checks.reduction(fn, reduction)
     if xp.isdtype(labels.dtype, "integral"):
         _checks.index_labels(fn, xp, labels, (name, logits), axis, f"integer labels of shape {sample_shape} "
                              f"({name}.shape without axis {axis}) or probabilities of shape {zshape}",
                              _checks.label_hint(xp, labels, sample_shape, zshape))
-        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-            raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
+        check_ignore_index(fn, ignore_index)
         masked, labels, invalid = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
         sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
         return apply(be, _CE_INDEX, (logits, labels, class_weight), sample_weight=sample_weight, invalid=invalid,
@@ -255,3 +249,19 @@ def run(fn: str, be: Any, logits: Any, labels: Any, *, axis: int = -1, class_wei
     sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)
     return apply(be, _CE_PROB, (logits, labels, class_weight), sample_weight=sample_weight, reduction=reduction,
                  axis=axis, label_smoothing=ls)
+
+
+def check_class_weight(fn: str, xp: Any, class_weight: Any, num_classes: int | None, dtype: Any) -> Any:
+    """A ``(C,)`` floating per-class weight cast to ``dtype`` (None stays None)."""
+    if class_weight is None:
+        return None
+    _checks.floating(fn, "class_weight", xp, class_weight)
+    cws = _checks.shape_of(class_weight)
+    if len(cws) != 1 or (num_classes is not None and cws[0] not in (None, num_classes)):
+        raise _checks.error(fn, "class_weight", f"shape ({num_classes},)", f"shape {cws}")
+    return xp.astype(class_weight, dtype)
+
+
+def check_ignore_index(fn: str, ignore_index: Any) -> None:
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))

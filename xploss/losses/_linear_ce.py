@@ -34,7 +34,7 @@ from .. import _checks, _ops
 from .._api import loss
 from .._define import Primitive, apply
 from .._namespace import resolve
-from ._classification import _ce_index_normalizer, _gather, _valid_and_safe
+from ._classification import _ce_index_normalizer, _gather, _valid_and_safe, check_class_weight, check_ignore_index
 
 __all__ = ["linear_cross_entropy"]
 
@@ -314,20 +314,8 @@ def _check_labels(fn: str, be: Any, labels: Any, hidden: Any, sample_shape: tupl
                             hint=_checks.label_hint(xp, labels, sample_shape, None) if hasattr(labels, "dtype") else "")
     _checks.index_labels(fn, xp, labels, ("hidden", hidden), len(sample_shape), expected,
                          _checks.label_hint(xp, labels, sample_shape, None))
-    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-        raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
+    check_ignore_index(fn, ignore_index)
     return _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
-
-
-def _check_class_weight(fn: str, xp: Any, class_weight: Any, num_classes: int | None, dtype: Any) -> Any:
-    """A ``(V,)`` floating class weight cast to ``dtype`` (:func:`xploss.cross_entropy`'s check)."""
-    if class_weight is None:
-        return None
-    _checks.floating(fn, "class_weight", xp, class_weight)
-    cws = _checks.shape_of(class_weight)
-    if len(cws) != 1 or (num_classes is not None and cws[0] not in (None, num_classes)):
-        raise _checks.error(fn, "class_weight", f"shape ({num_classes},)", f"shape {cws}")
-    return xp.astype(class_weight, dtype)
 
 
 def _check_chunk(fn: str, chunk_size: Any, rows: int | None, num_classes: int | None) -> int:
@@ -442,7 +430,7 @@ def linear_cross_entropy(hidden: Any, class_weights: Any, labels: Any, /, *, bia
     xp = be.xp
     num_classes, sample_shape = _check_linear(fn, xp, hidden, class_weights, bias)
     ls = _checks.number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    class_weight = _check_class_weight(fn, xp, class_weight, num_classes, hidden.dtype)
+    class_weight = check_class_weight(fn, xp, class_weight, num_classes, hidden.dtype)
     _checks.reduction(fn, reduction)
     masked, labels, invalid = _check_labels(fn, be, labels, hidden, sample_shape, num_classes, ignore_index)
     rows = None if any(d is None for d in sample_shape) else math.prod(sample_shape)
