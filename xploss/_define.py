@@ -444,7 +444,10 @@ class Bound:
                 loss = loss + _reduce.expand_weight(xp, bad, loss.ndim)
             if saved is not None:
                 small = all(_size(r) <= i1 - i0 for r in (*pres, valid, norm, loss))
-                saved = [*saved, (pres, valid, norm, loss)] if small else None
+                if small:
+                    saved.append((pres, valid, norm, loss))
+                else:
+                    saved = None
             if w is not None:
                 w = _reduce.expand_weight(xp, w, loss.ndim)
             wl = loss if w is None else w * loss

@@ -24,10 +24,6 @@ NATIVE: dict[str, dict[str, Any]] = {}
 
 def native(xp: Any, name: str) -> Any:
     """The backend's native block ``name`` for namespace ``xp`` (None when it has none)."""
-    return _fast(xp, name)
-
-
-def _fast(xp: Any, name: str) -> Any:
     ops = getattr(xp, "__xploss_ops__", None)
     if ops is None:
         ops = NATIVE.get(getattr(xp, "__name__", ""), {})
@@ -36,7 +32,7 @@ def _fast(xp: Any, name: str) -> Any:
 
 def logsumexp(xp: Any, z: Any, axis: int) -> Any:
     """``log(sum(exp(z)))`` along ``axis`` (kept), finite for ±large and -inf rows."""
-    fast = _fast(xp, "logsumexp")
+    fast = native(xp, "logsumexp")
     if fast is not None:
         return fast(z, axis)
     m = xp.max(z, axis=axis, keepdims=True)
@@ -46,14 +42,14 @@ def logsumexp(xp: Any, z: Any, axis: int) -> Any:
 
 def softmax(xp: Any, z: Any, axis: int) -> Any:
     """``exp(z - logsumexp(z))`` along ``axis``: one fused pass where the framework has one."""
-    fast = _fast(xp, "softmax")
+    fast = native(xp, "softmax")
     if fast is not None:
         return fast(z, axis)
     return xp.exp(z - logsumexp(xp, z, axis))
 
 
 def take_along_axis(xp: Any, x: Any, idx: Any, axis: int) -> Any:
-    fast = _fast(xp, "take_along_axis")
+    fast = native(xp, "take_along_axis")
     if fast is not None:
         return fast(x, idx, axis)
     return xp.take_along_axis(x, idx, axis=axis)
@@ -61,7 +57,7 @@ def take_along_axis(xp: Any, x: Any, idx: Any, axis: int) -> Any:
 
 def softmax_scaled(xp: Any, z: Any, lse: Any, scale: Any, axis: int) -> Any:
     """``exp(z - lse) * scale`` with a per-sample ``scale`` broadcast along ``axis``."""
-    fast = _fast(xp, "softmax_scaled")
+    fast = native(xp, "softmax_scaled")
     if fast is not None:
         return fast(z, lse, scale, axis)
     return xp.exp(z - lse) * xp.expand_dims(scale, axis=axis)
@@ -69,7 +65,7 @@ def softmax_scaled(xp: Any, z: Any, lse: Any, scale: Any, axis: int) -> Any:
 
 def subtract_at(xp: Any, g: Any, idx: Any, values: Any, axis: int) -> Any:
     """``g`` minus ``values`` at position ``idx`` along ``axis`` (may reuse ``g``'s memory)."""
-    fast = _fast(xp, "subtract_at")
+    fast = native(xp, "subtract_at")
     if fast is not None:
         return fast(g, idx, values, axis)
     classes = xp.arange(g.shape[axis], dtype=idx.dtype)
@@ -82,7 +78,7 @@ def subtract_at(xp: Any, g: Any, idx: Any, values: Any, axis: int) -> Any:
 
 def sigmoid(xp: Any, z: Any) -> Any:
     """``σ(z)`` from ``e = exp(-|z|)``: no overflow, exact 0 and 1 at the extremes."""
-    fast = _fast(xp, "sigmoid")
+    fast = native(xp, "sigmoid")
     if fast is not None:
         return fast(z)
     e = xp.exp(-xp.abs(z))
@@ -93,7 +89,7 @@ def sigmoid(xp: Any, z: Any) -> Any:
 def sigmoid_bce(xp: Any, z: Any, t: Any) -> Any:
     """``softplus(z) - t z`` as ``|z| w + log1p(exp(-|z|))``, ``w = 1 - t`` for ``z >= 0``
     else ``t``: no overflow and no cancellation for any logit."""
-    fast = _fast(xp, "sigmoid_bce")
+    fast = native(xp, "sigmoid_bce")
     if fast is not None:
         return fast(z, t)
     w = xp.where(z >= 0, 1.0 - t, t)
@@ -102,7 +98,7 @@ def sigmoid_bce(xp: Any, z: Any, t: Any) -> Any:
 
 def sigmoid_minus(xp: Any, z: Any, t: Any, scale: Any) -> Any:
     """``(σ(z) - t) * scale``: the sigmoid cross-entropy gradient (``scale`` broadcasts)."""
-    fast = _fast(xp, "sigmoid_minus")
+    fast = native(xp, "sigmoid_minus")
     if fast is not None:
         return fast(z, t, scale)
     return (sigmoid(xp, z) - t) * scale
@@ -143,7 +139,7 @@ def scan(xp: Any, step: Any, carry: tuple, xs: tuple, *, reverse: bool = False) 
     ``torch.compile`` the loop is unrolled: see ``xploss.backends._torch``).  The step must use array-API
     operations only, with no Python branch on values: under JAX and TensorFlow it is traced once.
     """
-    fast = _fast(xp, "scan")
+    fast = native(xp, "scan")
     if fast is not None:
         return fast(step, tuple(carry), tuple(xs), reverse)
     return scan_loop(xp, step, carry, xs, reverse=reverse)

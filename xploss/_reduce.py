@@ -70,7 +70,7 @@ def denominator(xp: Any, loss: Any, w: Any, valid: Any, norm: Any, reduction: st
             den = xp.sum(base)
         else:
             den = xp.sum(w * (xp.ones_like(loss) if base is None else base))
-    return den if raw else xp.where(den != 0, den, xp.ones_like(den))
+    return den if raw else nonzero(xp, den)
 
 
 def nonzero(xp: Any, den: Any) -> Any:
