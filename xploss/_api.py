@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import XplossError, XplossTypeError
-from ._namespace import backend_for, backend_of
+from ._namespace import hooked_backend
 
 __all__ = ["LOSSES", "loss", "camel", "not_converted"]
 
@@ -97,9 +97,9 @@ def loss(fn: Callable) -> Callable:
         if kwargs and not allowed.issuperset(kwargs):
             key = next(k for k in kwargs if k not in allowed)
             raise _unknown_keyword(name, key, allowed)
-        be = backend_of(_first_array(args))
-        if be in _HOOKED:
-            return backend_for(be).call(name, fn, args, kwargs)
+        be = hooked_backend(_first_array(args), _HOOKED)
+        if be is not None:
+            return be.call(name, fn, args, kwargs)
         if "keras" in sys.modules and _caller_is_keras(sys._getframe(1)):
             raise _keras_error(name)
         return fn(*args, **kwargs)

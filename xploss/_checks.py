@@ -13,6 +13,8 @@ import math
 import sys
 from typing import Any
 
+import numpy as np
+
 from ._errors import XplossError, XplossTypeError, dtype_name, error
 from ._namespace import backend_for, backend_of
 from ._reduce import REDUCTIONS
@@ -27,7 +29,11 @@ __all__ = [
 
 def shape_of(x: Any) -> tuple:
     """Shape as a tuple; ``None`` for dimensions unknown while tracing (TF)."""
-    return tuple(None if d is None else int(d) for d in x.shape)
+    shape = tuple(x.shape)
+    for d in shape:
+        if type(d) is not int:  # a TF Dimension, None, a NumPy integer: converted (ints are returned as they are)
+            return tuple(None if d is None else int(d) for d in shape)
+    return shape
 
 
 def shape_str(shape: tuple) -> str:
@@ -97,6 +103,8 @@ def dims_match(fn: str, arg: str, expected: str, x: Any, ref: Any, axes: list[tu
 def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
     """Exactly equal shapes (no broadcasting between prediction and target)."""
     sa, sb = shape_of(a[1]), shape_of(b[1])
+    if sa == sb and None not in sa:  # known and equal: nothing to check now or at run time
+        return
     expected = f"the shape of `{a[0]}` {_shape_str(sa)} (no broadcasting)"
     if len(sa) != len(sb):
         raise error(fn, b[0], expected, f"shape {_shape_str(sb)}")
@@ -106,13 +114,24 @@ def same_shape(fn: str, a: tuple[str, Any], b: tuple[str, Any]) -> None:
 def index_labels(fn: str, xp: Any, labels: Any, scores: tuple[str, Any], axis: int | None, expected: str,
                  hint: str = "", name: str = "labels") -> None:
     """Integer labels of the scores' shape without their class ``axis`` (``axis=None``: the scores'
-    whole shape, e.g. target lists), statically and, for unknown sizes, at run time."""
+    whole shape, e.g. target lists), statically and, for unknown sizes, at run time.
+
+    ``expected`` and ``hint`` may be zero-argument callables returning the text: formed only for an error.
+    """
     full = shape_of(scores[1])
     keep = [i for i in range(len(full)) if i != axis]
     lshape = shape_of(labels)
+    if None not in full and lshape == tuple(full[i] for i in keep):  # known and matching: nothing to check
+        return
+    expected, hint = _text(expected), _text(hint)
     if len(lshape) != len(keep):
         raise error(fn, name, expected, f"shape {_shape_str(lshape)}", hint=hint)
     dims_match(fn, name, expected, labels, scores[1], list(enumerate(keep)), hint)
+
+
+def _text(v: Any) -> str:
+    """A message part given as a string or as a zero-argument callable forming it (only when an error needs it)."""
+    return v() if callable(v) else v
 
 
 def target_like(fn: str, xp: Any, pred: tuple[str, Any], target: tuple[str, Any]) -> Any:
@@ -192,12 +211,11 @@ def number(fn: str, name: str, value: Any, *, low: float | None = None, high: fl
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise error(fn, name, "a finite Python float" + (" or a 0-d JAX array" if traced else ""), repr(value),
                     kind=XplossTypeError)
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
-    interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
-    if low is not None and (value < low or (low_open and value == low)):
-        raise error(fn, name, f"a value in {interval}", repr(value))
-    if high is not None and (value > high or (high_open and value == high)):
+    if (low is not None and (value < low or (low_open and value == low))) or \
+            (high is not None and (value > high or (high_open and value == high))):
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise error(fn, name, f"a value in {interval}", repr(value))
     return float(value)
 
@@ -298,6 +316,9 @@ def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None,
         return ignore_index is not None, xp.where(bad, xp.zeros_like(labels), labels), bad
     if y.size == 0:
         return False, labels, None
+    if _max_unsigned(y) < num_classes:  # every label in [0, C): no error, and ignore_index only if in [0, C)
+        masked = ignore_index is not None and 0 <= ignore_index < num_classes and bool((y == ignore_index).any())
+        return masked, labels, None
     bad = (y < 0) | (y >= num_classes)
     if ignore_index is not None:
         bad &= y != ignore_index
@@ -306,6 +327,15 @@ def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None,
         extra = "" if ignore_index is None else " or " + (ignore_text or f"ignore_index={ignore_index}")
         raise error(fn, name, f"class indices in [0, {num_classes}){extra}", f"a label {int(first)}")
     return ignore_index is not None and bool((y == ignore_index).any()), labels, None
+
+
+_UNSIGNED = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16), 4: np.dtype(np.uint32), 8: np.dtype(np.uint64)}
+
+
+def _max_unsigned(y: Any) -> int:
+    """The largest of integer labels read as unsigned (one reduction: a negative label reads above any count)."""
+    u = y if y.dtype.kind == "u" else y.view(_UNSIGNED[y.dtype.itemsize])
+    return int(np.maximum.reduce(u, axis=None))
 
 
 def nonnegative_values(fn: str, name: str, backend: Any, x: Any, what: str = "values") -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._errors import XplossTypeError, error
 
-__all__ = ["array_namespace", "backend_of", "backend_for", "is_array"]
+__all__ = ["array_namespace", "backend_of", "backend_for", "hooked_backend", "is_array"]
 
 # Root module of an array type -> xploss backend name.
 _ROOTS = {
@@ -46,15 +46,17 @@ def _compiling() -> bool:
     return torch is not None and torch.compiler.is_compiling()
 
 
-def _name_of_type(tp: type) -> str | None:
-    if _compiling():
+def _name_of_type(tp: type, compiling: bool | None = None) -> str | None:
+    """``tp``'s backend name; ``compiling``: :func:`_compiling`'s answer when the caller has it."""
+    if _compiling() if compiling is None else compiling:
         return _find_name(tp)
-    try:
-        return _TYPE_CACHE[tp]
-    except KeyError:
-        pass
-    name = _TYPE_CACHE[tp] = _find_name(tp)
+    name = _TYPE_CACHE.get(tp, _UNKNOWN)
+    if name is _UNKNOWN:
+        name = _TYPE_CACHE[tp] = _find_name(tp)
     return name
+
+
+_UNKNOWN = object()
 
 
 def _refusal(tp: type) -> tuple[str, str] | None:
@@ -87,9 +89,9 @@ def backend_of(x: object) -> str | None:
     return _name_of_type(type(x))
 
 
-def backend_for(name: str) -> Any:
+def backend_for(name: str, compiling: bool | None = None) -> Any:
     """The backend object for a backend name (imports its module once)."""
-    if _compiling():
+    if _compiling() if compiling is None else compiling:
         return _import(name).backend(name)
     backend = _BACKENDS.get(name)
     if backend is None:
@@ -123,10 +125,11 @@ def resolve(fn: str, named: dict[str, object]) -> Any:
     """
     found: str | None = None
     first = ""
+    compiling = _compiling()
     for arg, x in named.items():
         if x is None:
             continue
-        name = _name_of_type(type(x))
+        name = _name_of_type(type(x), compiling)
         if name is None and (refused := _refusal(type(x))) is not None:
             expected, fix = refused
             raise error(fn, arg, expected, f"a {type(x).__module__}.{type(x).__qualname__}", kind=XplossTypeError,
@@ -148,7 +151,14 @@ def resolve(fn: str, named: dict[str, object]) -> Any:
             )
     if found is None:
         raise error(fn, "arrays", "at least one array", "none", kind=XplossTypeError)
-    return backend_for(found)
+    return backend_for(found, compiling)
+
+
+def hooked_backend(x: object, hooked: tuple[str, ...]) -> Any:
+    """The backend object of ``x`` when its backend is one of ``hooked``, else None (one compile test)."""
+    compiling = _compiling()
+    name = _name_of_type(type(x), compiling)
+    return backend_for(name, compiling) if name in hooked else None
 
 
 def array_namespace(*xs: object) -> Any:

@@ -22,6 +22,44 @@ from ._common import Backend, built, check_scalar_output, normalize_argnums, pac
 _CACHE: LRU = LRU()
 
 
+def _eager_hooks() -> tuple[Callable[[], bool], Callable[[], bool], Callable | None]:
+    """``(eager, no_tape, record)`` from TensorFlow's eager internals: is this thread executing eagerly, is no
+    GradientTape or ForwardAccumulator active on it (``could_possibly_record``'s test), and the tape-set recording
+    that ``tf.custom_gradient`` itself calls eagerly.  Without them (moved internals): always the custom gradient."""
+    try:
+        from tensorflow.python import pywrap_tfe
+        from tensorflow.python.eager import context, record
+    except ImportError:  # pragma: no cover - depends on TensorFlow's layout
+        return (lambda: False), (lambda: False), None
+    return context.executing_eagerly, pywrap_tfe.TFE_Py_TapeSetIsEmpty, record.record_operation
+
+
+_EAGER, _NO_TAPE, _RECORD = _eager_hooks()
+
+
+def _grad_fn(bound: Any, arrays: tuple, res: tuple, present: tuple[bool, ...]) -> Callable:
+    """The hand VJP as TensorFlow's gradient function: cotangents of the given (non-None) arrays."""
+    def grad(g: Any) -> list:
+        needs = tuple(a is not None and a.dtype.is_floating for a in arrays)
+        cts = bound.vjp(xp, arrays, res, g, needs)
+        return [c for c, p in zip(cts, present) if p]
+
+    return grad
+
+
+def _recorded(bound: Any, arrays: tuple) -> Any:
+    """Eagerly under a tape: what ``tf.custom_gradient``'s eager path does, for inputs that are tensors and a
+    kernel that reads no variable (``apply`` converts variables first): the forward runs with the tapes
+    recording (residuals stay differentiable: second order), its output is renamed by an identity op and
+    recorded on every active tape and accumulator as one operation whose gradient is the hand VJP.  Without
+    the decorator's per-call work (variable watcher, argspec of the gradient function, nest flattening)."""
+    present = tuple(a is not None for a in arrays)
+    out, res = bound.forward(xp, *arrays)
+    out = tf.identity(out)
+    _RECORD(bound.prim.name, [out], [a for a in arrays if a is not None], _grad_fn(bound, arrays, res, present))
+    return out
+
+
 def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     def full(arrays: Sequence) -> tuple:
         return refill(present, arrays)
@@ -30,13 +68,7 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     def f(*tensors: Any) -> Any:
         arrays = full(tensors)
         out, res = bound.forward(xp, *arrays)
-
-        def grad(g: Any) -> list:
-            needs = tuple(a is not None and a.dtype.is_floating for a in arrays)
-            cts = bound.vjp(xp, arrays, res, g, needs)
-            return [c for c, p in zip(cts, present) if p]
-
-        return out, grad
+        return out, _grad_fn(bound, arrays, res, present)
 
     return f
 
@@ -105,6 +137,12 @@ class TensorFlowBackend(Backend):
         return out
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
+        if _EAGER():  # sizes are known eagerly: no pending size assertions
+            arrays = tuple(tf.convert_to_tensor(a) if isinstance(a, tf.Variable) else a for a in arrays)
+            if _NO_TAPE():  # nothing can record a gradient: the forward alone, the same value
+                return bound.forward(xp, *arrays)[0]
+            if _RECORD is not None:
+                return _recorded(bound, arrays)
         fn, given = built(_CACHE, _build, bound, arrays)
         given = [tf.convert_to_tensor(a) if isinstance(a, tf.Variable) else a for a in given]
         checks = [c for c, _ in _PENDING.stack[-1]] if _PENDING.stack else []

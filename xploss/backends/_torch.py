@@ -102,6 +102,26 @@ def _sign(x: Any, /) -> Any:
     return torch.sign(x) if x.is_floating_point() else compat.sign(x)  # sign(NaN) = 0 as torch's own losses
 
 
+# Reductions and axis ops on the hot path of every loss: the tensor methods directly where they are the
+# standard's operation (array-api-compat's wrappers add a Python layer, ~1-2 µs per call at small sizes).
+def _sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+    if dtype is None and axis is None and not keepdims:
+        return x.sum()
+    if dtype is None and type(axis) is int:
+        return x.sum(axis, keepdim=keepdims)
+    return compat.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def _squeeze(x: Any, /, axis: Any) -> Any:
+    if type(axis) is int and x.shape[axis] == 1:
+        return x.squeeze(axis)
+    return compat.squeeze(x, axis=axis)  # several axes, or the standard's error for an axis of size != 1
+
+
+def _expand_dims(x: Any, /, axis: Any) -> Any:
+    return x.unsqueeze(axis) if type(axis) is int else compat.expand_dims(x, axis=axis)
+
+
 def _sigmoid_minus(z: Any, t: Any, scale: Any) -> Any:
     if _recording(z, t, scale) or (isinstance(scale, torch.Tensor) and scale.ndim > z.ndim):
         return (torch.sigmoid(z) - t) * scale
@@ -118,6 +138,7 @@ def _namespace() -> types.ModuleType:
     ns.__dict__.update({k: v for k, v in vars(compat).items() if not k.startswith("__")})
     ns.__array_api_version__ = compat.__array_api_version__
     ns.maximum, ns.minimum, ns.clip, ns.where, ns.sign = _maximum, _minimum, _clip, _where, _sign
+    ns.sum, ns.squeeze, ns.expand_dims = _sum, _squeeze, _expand_dims
     ns.__xploss_ops__ = {
         "logsumexp": _logsumexp,
         "take_along_axis": _take_along_axis,
@@ -137,7 +158,44 @@ xp = _namespace()
 _SAVED = object()  # placeholder for a residual kept by save_for_backward
 
 
+def _save(ctx: Any, bound: Any, arrays: tuple, res: tuple) -> list:
+    """Keep what the backward needs on ``ctx``: the inputs and the residual tensors saved (by reference), Python
+    numbers (static counts) as they are.  Returns the residual tensors."""
+    ctx.bound = bound
+    ctx.n_arrays = len(arrays)
+    ctx.set_materialize_grads(False)  # no zero-filled cotangents for outputs the loss does not reach
+    static, tensors = [], []
+    for r in res:
+        if isinstance(r, torch.Tensor):
+            static.append(_SAVED)
+            tensors.append(r)
+        else:
+            static.append(r)
+    ctx.static_res = static
+    ctx.save_for_backward(*arrays, *tensors)
+    return tensors
+
+
+def _backward(ctx: Any, g: Any) -> tuple:
+    """The hand VJP from what :func:`_save` kept (``None`` for the bound and the inputs without a gradient)."""
+    if g is None:
+        return (None,) * (ctx.n_arrays + 1)
+    saved = ctx.saved_tensors
+    n = ctx.n_arrays
+    arrays = saved[:n]
+    if torch.is_grad_enabled():  # double backward: residuals must be differentiable
+        _, res = ctx.bound.forward(xp, *arrays)
+    else:
+        it = iter(saved[n:])
+        res = tuple(next(it) if r is _SAVED else r for r in ctx.static_res)
+    needs = tuple(ctx.needs_input_grad[1:])
+    cts = ctx.bound.vjp(xp, tuple(arrays), tuple(res), g, needs)
+    return (None, *(c if need else None for c, need in zip(cts, needs)))
+
+
 class _LossFunction(torch.autograd.Function):
+    """The setup_context form that torch.compile and torch.func trace: the residuals are extra outputs."""
+
     # torch.func.vmap runs forward, backward and jvp under vmap: they use
     # torch ops only, no Python branch on tensor values.
     generate_vmap_rule = True
@@ -151,28 +209,26 @@ class _LossFunction(torch.autograd.Function):
     def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
         bound, *arrays = inputs
         _, *res = output
-        ctx.bound = bound
-        ctx.n_arrays = len(arrays)
-        ctx.set_materialize_grads(False)  # no zero-filled cotangents for the residual outputs
-        # tensors are saved (by reference); Python numbers (static counts) kept as they are
-        ctx.static_res = [_SAVED if isinstance(r, torch.Tensor) else r for r in res]
-        tensors = [r for r in res if isinstance(r, torch.Tensor)]
-        ctx.save_for_backward(*arrays, *tensors)
-        ctx.mark_non_differentiable(*tensors)
+        ctx.mark_non_differentiable(*_save(ctx, bound, tuple(arrays), tuple(res)))
 
     @staticmethod
     def backward(ctx: Any, g: Any, *_: Any) -> tuple:  # type: ignore[override]
-        if g is None:
-            return (None,) * (ctx.n_arrays + 1)
-        saved = ctx.saved_tensors
-        arrays = saved[: ctx.n_arrays]
-        it = iter(saved[ctx.n_arrays :])
-        res = tuple(next(it) if r is _SAVED else r for r in ctx.static_res)
-        if torch.is_grad_enabled():  # double backward: residuals must be differentiable
-            _, res = ctx.bound.forward(xp, *arrays)
-        needs = tuple(ctx.needs_input_grad[1:])
-        cts = ctx.bound.vjp(xp, tuple(arrays), tuple(res), g, needs)
-        return (None, *(c if n else None for c, n in zip(cts, needs)))
+        return _backward(ctx, g)
+
+
+class _EagerLossFunction(torch.autograd.Function):
+    """The same operation for plain eager autograd (not compiling, no torch.func transform): the forward saves
+    its residuals itself and returns the loss alone (no residual outputs for autograd to wrap and mark)."""
+
+    @staticmethod
+    def forward(ctx: Any, bound: Any, *arrays: Any) -> Any:  # type: ignore[override]
+        out, res = bound.forward(xp, *arrays)
+        _save(ctx, bound, arrays, res)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple:  # type: ignore[override]
+        return _backward(ctx, g)
 
 
 class _ForwardModeLossFunction(_LossFunction):
@@ -199,21 +255,28 @@ class _ForwardModeLossFunction(_LossFunction):
         return (t_out, *(None for _ in ctx.static_res))
 
 
-# ``Function.apply`` re-binds its arguments with ``inspect.signature`` on every
-# call when ``setup_context`` is defined (~20 µs).  Our forward has no defaults,
-# so outside torch.compile and functorch transforms the C entry point is
-# called directly; otherwise the public ``apply`` (which those systems trace).
-_C_APPLY = getattr(super(torch.autograd.Function, _LossFunction), "apply", None)
+# ``Function.apply`` re-binds its arguments with ``inspect.signature`` on every call when ``setup_context`` is
+# defined (~20 µs) and unwraps torch.func's dead wrappers: outside torch.compile and functorch transforms the C
+# entry point of the eager Function is called directly; otherwise the public ``apply`` (which those systems trace).
+_C_APPLY = getattr(super(torch.autograd.Function, _EagerLossFunction), "apply", None)
 
 
 def _call(bound: Any, arrays: tuple) -> Any:
+    """The loss through autograd: the hand VJP as the backward."""
     if torch.compiler.is_compiling():
-        return _LossFunction.apply(bound, *arrays)
+        return _LossFunction.apply(bound, *arrays)[0]
     if torch._C._are_functorch_transforms_active():
-        return _ForwardModeLossFunction.apply(bound, *arrays)
+        return _ForwardModeLossFunction.apply(bound, *arrays)[0]
     if _C_APPLY is None:
-        return _LossFunction.apply(bound, *arrays)
+        return _EagerLossFunction.apply(bound, *arrays)
     return _C_APPLY(bound, *arrays)
+
+
+def _requires_grad(arrays: tuple) -> bool:
+    for a in arrays:
+        if a is not None and a.requires_grad:
+            return True
+    return False
 
 
 def _numpy(x: Any) -> Any:
@@ -255,6 +318,8 @@ class TorchBackend(Backend):
         if _functorch.is_functorch_wrapped_tensor(x) or torch._C._are_functorch_transforms_active():
             with torch._C._DisableFuncTorch():  # ops on the plain tensor, not re-wrapped
                 return _numpy(_unwrapped(x))
+        if x.is_cpu and not x.requires_grad and x.dtype != torch.bfloat16:
+            return x.numpy()  # what _numpy gives, without its detach and cpu calls
         return _numpy(x)
 
     def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -267,6 +332,8 @@ class TorchBackend(Backend):
         """
         if not torch.compiler.is_compiling():
             check_caller(name, 1)
+            if not torch._C._is_any_autocast_enabled():  # no autocast on any device (not traced: compile's path below)
+                return fn(*args, **kwargs)
         device = next(a for a in args if isinstance(a, torch.Tensor)).device.type
         if not torch.is_autocast_enabled(device):
             return fn(*args, **kwargs)
@@ -277,9 +344,8 @@ class TorchBackend(Backend):
 
     def apply(self, bound: Any, arrays: tuple) -> Any:
         # under torch.func transforms (jvp / jacfwd hold no requires_grad) always the Function
-        if torch._C._are_functorch_transforms_active() or (
-                torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in arrays)):
-            return _call(bound, arrays)[0]
+        if torch._C._are_functorch_transforms_active() or (torch.is_grad_enabled() and _requires_grad(arrays)):
+            return _call(bound, arrays)
         return bound.forward(xp, *arrays)[0]
 
     def input_gradient(self, fn: str, f: Callable, x: Any) -> Any:
