@@ -19,13 +19,16 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # issue #12: MathJax served from _static/mathjax, no CDN
     "numpydoc",
     "conformance_table",
+    "loss_figures",  # issue #12: `.. loss-figure::`, drawn from xploss on four backends at build time
 ]
 
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
-html_static_path: list[str] = []
+html_static_path: list[str] = ["_static"]  # issue #12
+html_css_files = ["xploss.css"]  # issue #12: wrapped table cells, a wider body, figures to the page width
 html_theme_options = {"description": "Losses written once, exact on every framework", "fixed_sidebar": True}
 
 autodoc_typehints = "none"  # signatures show names and defaults; types live in the numpydoc sections
