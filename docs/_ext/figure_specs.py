@@ -201,6 +201,7 @@ def _torch_smoothed_ce(t: Any, **params: float) -> Any:
 # --------------------------------------------------------------------------- the registry
 
 GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)  # the focal sweep of Lin et al. (2017), Fig. 1
+_PROXIES = np.array([[1.0, 0.0], [-1.0, 0.0]])  # two class weights: the true class' and its opposite
 
 
 def _boxes(fn: Loss) -> Loss:
@@ -392,15 +393,16 @@ SPECS: dict[str, Spec] = {
     "bpr": Spec("bpr vs the score margin", "s+ - s-", (-5, 5),
                 (Curve("bpr", lambda xp, x: xploss.bpr(x, const(x, xp, 0.0), reduction="none")),)),
     "arcface": Spec(
-        "arcface / cosface (scale 30), two classes", "angle to the true class' weight (rad)", (0.0, math.pi),
+        "arcface / cosface (scale 30), two opposite class weights", "angle to the true class' weight (rad)",
+        (0.0, math.pi),
         (Curve("arcface m=0.5", lambda xp, x: xploss.arcface(
-            column(xp, xp.cos(x), xp.sin(x)), xp.asarray([[1.0, 0.0], [0.0, 1.0]], dtype=x.dtype),
+            column(xp, xp.cos(x), xp.sin(x)), xp.asarray(_PROXIES, dtype=x.dtype),
             labels_like(x, xp, 0), reduction="none")),
          Curve("cosface m=0.35", lambda xp, x: xploss.cosface(
-             column(xp, xp.cos(x), xp.sin(x)), xp.asarray([[1.0, 0.0], [0.0, 1.0]], dtype=x.dtype),
+             column(xp, xp.cos(x), xp.sin(x)), xp.asarray(_PROXIES, dtype=x.dtype),
              labels_like(x, xp, 0), reduction="none")),
          Curve("no margin", lambda xp, x: xploss.cosface(
-             column(xp, xp.cos(x), xp.sin(x)), xp.asarray([[1.0, 0.0], [0.0, 1.0]], dtype=x.dtype),
+             column(xp, xp.cos(x), xp.sin(x)), xp.asarray(_PROXIES, dtype=x.dtype),
              labels_like(x, xp, 0), margin=0.0, reduction="none"))),
     ),
     "info_nce": Spec(
@@ -413,21 +415,21 @@ SPECS: dict[str, Spec] = {
     # dense --------------------------------------------------------------------------------------
     "dice": Spec(
         "overlap losses of a 4-pixel mask [1, 1, 0, 0], prediction [p, p, 1 - p, 1 - p]", "p", (0.0, 1.0),
-        (Curve("dice", lambda xp, x: xploss.dice(_mask_probs(x, xp), _mask(x, xp), reduction="none")),
-         Curve("jaccard", lambda xp, x: xploss.jaccard(_mask_probs(x, xp), _mask(x, xp), reduction="none")),
-         Curve("squared dice", lambda xp, x: xploss.dice(_mask_probs(x, xp), _mask(x, xp), squared=True,
+        (Curve("dice", lambda xp, x: xploss.dice(_mask_probs(x, xp), _mask(x, xp), axis=1, reduction="none")),
+         Curve("jaccard", lambda xp, x: xploss.jaccard(_mask_probs(x, xp), _mask(x, xp), axis=1, reduction="none")),
+         Curve("squared dice", lambda xp, x: xploss.dice(_mask_probs(x, xp), _mask(x, xp), axis=1, squared=True,
                                                          reduction="none"))),
     ),
     "tversky": Spec(
         "tversky of the mask [1, 1, 0, 0], prediction [p, p, 0.5, 0.5] (alpha: FP weight)", "p", (0.0, 1.0),
-        (Curve("tversky", lambda xp, x, alpha: xploss.tversky(_half_probs(x, xp), _mask(x, xp), alpha=alpha,
+        (Curve("tversky", lambda xp, x, alpha: xploss.tversky(_half_probs(x, xp), _mask(x, xp), axis=1, alpha=alpha,
                                                               beta=1.0 - alpha, reduction="none")),),
         sweep=("alpha", (0.3, 0.5, 0.7)),
     ),
     "focal_tversky": Spec(
         "focal_tversky (alpha 0.3, beta 0.7) of the mask [1, 1, 0, 0], prediction [p, p, 1 - p, 1 - p]", "p",
         (0.0, 1.0),
-        (Curve("focal_tversky", lambda xp, x, gamma: xploss.focal_tversky(_mask_probs(x, xp), _mask(x, xp),
+        (Curve("focal_tversky", lambda xp, x, gamma: xploss.focal_tversky(_mask_probs(x, xp), _mask(x, xp), axis=1,
                                                                           gamma=gamma, reduction="none")),),
         sweep=("gamma", (0.5, 0.75, 1.0, 2.0)),
     ),
@@ -480,13 +482,18 @@ def _pairs(x: Any, xp: Any) -> tuple[Any, Any]:
     return eye, xp.stack([key0, eye[1], eye[2], eye[3]])
 
 
+def _image(xp: Any, *pixels: Any) -> Any:
+    """One single-channel 4-pixel image per point: ``(n, 1, 4)``, channels first (``axis=1``)."""
+    return column(xp, *pixels)[..., None, :]
+
+
 def _mask(x: Any, xp: Any) -> Any:
-    return column(xp, const(x, xp, 1.0), const(x, xp, 1.0), const(x, xp, 0.0), const(x, xp, 0.0))
+    return _image(xp, const(x, xp, 1.0), const(x, xp, 1.0), const(x, xp, 0.0), const(x, xp, 0.0))
 
 
 def _mask_probs(x: Any, xp: Any) -> Any:
-    return column(xp, x, x, 1.0 - x, 1.0 - x)
+    return _image(xp, x, x, 1.0 - x, 1.0 - x)
 
 
 def _half_probs(x: Any, xp: Any) -> Any:
-    return column(xp, x, x, const(x, xp, 0.5), const(x, xp, 0.5))
+    return _image(xp, x, x, const(x, xp, 0.5), const(x, xp, 0.5))

@@ -166,8 +166,8 @@ def compute(spec: figure_specs.Spec) -> tuple[np.ndarray, list[dict[str, Any]], 
                     rel, i = disagreement(results[backend][k], results["numpy"][k])
                     if rel > RTOL:
                         problems.append(f"{label}: the {what} on {backend} differs from NumPy's by {rel:.2e} "
-                                        f"(relative, limit {RTOL:g}) at x = {x[i]:.6g}: {results[backend][k][i]!r} "
-                                        f"vs {results['numpy'][k][i]!r}")
+                                        f"(relative, limit {RTOL:g}) at x = {x[i]:.6g}: {results[backend][k][i]:.12g} "
+                                        f"vs {results['numpy'][k][i]:.12g}")
             records.append({"label": label, "results": results})
     return x, records, problems
 
@@ -306,6 +306,8 @@ class LossFigure(SphinxDirective):
                 for problem in problems:
                     logger.warning("loss-figure %s: backends disagree: %s", name, problem,
                                    location=self.get_location())
+            for stale in folder.glob(f"{name}-*.png"):  # the figures of older sources
+                stale.unlink()
             draw(spec, x, records, builtins, path)
         uri = os.path.relpath(path, Path(self.env.srcdir, self.env.docname).parent)
         alt = f"{spec.title}: the loss and its gradient on NumPy, torch, JAX and TensorFlow"
