@@ -71,6 +71,9 @@ def test_embedding_curves():
     np.testing.assert_allclose(curve("triplet_margin", margin=1.0)(d), np.maximum(2.0 - d, 0.0), atol=1e-5)
     np.testing.assert_allclose(curve("contrastive", "dissimilar pair (0)")(d), np.maximum(1.0 - d, 0.0) ** 2,
                                atol=1e-12)
+    x = np.array([0.5, 1.5, 3.0])  # anchor 0: positive at distance 1, hardest negative at x
+    np.testing.assert_allclose(curve("batch_hard_triplet", "batch_hard_triplet")(x), np.maximum(2.0 - x, 0.0),
+                               atol=1e-12)
     s = np.array([-0.5, 0.0, 0.8])  # 4 pairs: query 0 at cosine s to its key, the others aligned, all else 0
     for t in (0.1, 0.5):
         first = -np.log(np.exp(s / t) / (np.exp(s / t) + 3.0))
@@ -87,6 +90,10 @@ def test_dense_and_generative_curves():
     p = np.array([0.0, 0.5, 1.0])  # dice of [p, p, 1-p, 1-p] vs [1, 1, 0, 0]: 1 - 2*2p / (2p + 2(1-p) + 2)
     np.testing.assert_allclose(curve("dice", "dice")(p), 1 - 4 * p / 4, atol=1e-5)
     np.testing.assert_allclose(curve("dice", "jaccard")(p), 1 - 2 * p / (4 - 2 * p), atol=1e-5)
+    z = np.array([-4.0, 0.0, 3.0])  # 'a' over 3 frames, p(a) = 1/2 but sigmoid(z) mid: p = (1 + sigmoid(z)) / 2
+    np.testing.assert_allclose(curve("ctc")(z), -np.log((1 + 1 / (1 + np.exp(-z))) / 2), rtol=1e-10)
+    s = np.array([-1.0, 0.5])
+    np.testing.assert_allclose(curve("uncertainty_weighting", task=2.0)(s), np.exp(-s) * 2.0 + s, rtol=1e-13)
     mu = np.array([-1.0, 0.0, 2.0])
     np.testing.assert_allclose(curve("gaussian_kl", sigma=2.0)(mu), 0.5 * (mu**2 + 4 - 1 - math.log(4)), rtol=1e-12)
 

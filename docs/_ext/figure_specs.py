@@ -198,10 +198,32 @@ def _torch_smoothed_ce(t: Any, **params: float) -> Any:
                            reduction="none")
 
 
+def _torch_ctc(t: Any, **params: float) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    zero = torch.zeros_like(t)
+    logits = torch.stack([torch.stack([zero, zero], -1), torch.stack([zero, t], -1), torch.stack([zero, zero], -1)])
+    n = t.shape[0]
+    return F.ctc_loss(logits.log_softmax(-1), torch.ones((n, 1), dtype=torch.int64), torch.full((n,), 3),
+                      torch.ones(n, dtype=torch.int64), reduction="none")
+
+
 # --------------------------------------------------------------------------- the registry
 
 GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)  # the focal sweep of Lin et al. (2017), Fig. 1
 _PROXIES = np.array([[1.0, 0.0], [-1.0, 0.0]])  # two class weights: the true class' and its opposite
+
+
+def _mined(fn: Loss, **options: Any) -> Loss:
+    """Anchor 0's loss of the 1-D batch ``[0, -1 | x, 10]`` (classes ``[0, 0, 1, 1]``): a batch-coupled call."""
+
+    def loss(xp: Any, x: Any) -> Any:
+        embeddings = xp.stack([const(x, xp, 0.0), const(x, xp, -1.0), x, const(x, xp, 10.0)])[:, None]
+        labels = xp.asarray(np.array([0, 0, 1, 1]))
+        return fn(embeddings, labels, reduction="none", **options)[0]
+
+    return loss
 
 
 def _boxes(fn: Loss) -> Loss:
@@ -406,13 +428,40 @@ SPECS: dict[str, Spec] = {
              labels_like(x, xp, 0), margin=0.0, reduction="none"))),
     ),
     "info_nce": Spec(
-        "info_nce and nt_xent, 4 pairs, vs the positive similarity of the first", "cosine of query 0 and key 0",
+        "info_nce, nt_xent and clip, 4 pairs, vs the positive similarity of the first", "cosine of query 0 and key 0",
         (-0.95, 0.95),
         (Curve("info_nce", lambda xp, x, temperature: xploss.info_nce(*_pairs(x, xp), temperature=temperature)),
-         Curve("nt_xent", lambda xp, x, temperature: xploss.nt_xent(*_pairs(x, xp), temperature=temperature))),
+         Curve("nt_xent", lambda xp, x, temperature: xploss.nt_xent(*_pairs(x, xp), temperature=temperature)),
+         Curve("clip (scale 1/T)", lambda xp, x, temperature: xploss.clip(*_pairs(x, xp), 1.0 / temperature))),
         sweep=("temperature", (0.1, 0.5)), batched=False, points=41,
     ),
+    "batch_hard_triplet": Spec(
+        "losses mined from labels: anchor 0's loss, class 0 at {0, -1}, class 1 at {x, 10} (1-D embeddings)",
+        "x (position of anchor 0's nearest negative)", (0.1, 3.5),
+        tuple(Curve(label, _mined(getattr(xploss, name), **options)) for label, name, options in (
+            ("batch_hard_triplet", "batch_hard_triplet", {}),
+            ("batch_hard_triplet soft", "batch_hard_triplet", {"soft": True}),
+            ("batch_all_triplet", "batch_all_triplet", {}),
+            ("lifted_structure", "lifted_structure", {}))),
+        batched=False, points=41,
+    ),
     # dense --------------------------------------------------------------------------------------
+    "lovasz_hinge": Spec(
+        "lovasz_hinge and the hinge of a 4-pixel image, labels [1, 1, 0, 0], logits [z, 1, -1, -1]",
+        "z (logit of the first foreground pixel)", (-3, 3),
+        (Curve("lovasz_hinge", lambda xp, x: xploss.lovasz_hinge(_lovasz_logits(x, xp), _lovasz_labels(x, xp),
+                                                                 reduction="none")),
+         Curve("mean hinge (for comparison)", lambda xp, x: xploss.hinge(
+             _lovasz_logits(x, xp), _lovasz_labels(x, xp), reduction="none")[..., 0] / 4.0
+             + const(x, xp, 0.0))),
+    ),
+    "ctc": Spec(
+        "ctc of the label 'a' over 3 frames (classes blank, a): logits 0 except 'a' at frame 2",
+        "z (logit of 'a' at the middle frame)", (-6, 6),
+        (Curve("ctc", lambda xp, x: xploss.ctc(_ctc_logits(x, xp), labels_like(x, xp, 1)[..., None],
+                                               reduction="none")),),
+        builtins={"torch": Builtin("torch F.ctc_loss", _torch_curve(_torch_ctc))},
+    ),
     "dice": Spec(
         "overlap losses of a 4-pixel mask [1, 1, 0, 0], prediction [p, p, 1 - p, 1 - p]", "p", (0.0, 1.0),
         (Curve("dice", lambda xp, x: xploss.dice(_mask_probs(x, xp), _mask(x, xp), axis=1, reduction="none")),
@@ -464,6 +513,20 @@ SPECS: dict[str, Spec] = {
                            "wasserstein_discriminator_loss", "wasserstein_hinge_discriminator_loss")),
         batched=False, points=41,
     ),
+    "uncertainty_weighting": Spec(
+        "uncertainty_weighting of one task loss L (form 'simple': e^-s L + s, minimum at s = log L)",
+        "s (the learned log variance)", (-3, 3),
+        (Curve("uncertainty_weighting", lambda xp, x, task: xploss.uncertainty_weighting(
+            const(x, xp, task)[None], x[None])),),
+        sweep=("task", (0.5, 1.0, 2.0)), batched=False, points=41,
+    ),
+    "penalties": Spec(
+        "l1_penalty and l2_penalty of one parameter", "w", (-2, 2),
+        (Curve("l1_penalty", lambda xp, x: xploss.l1_penalty(x[None])),
+         Curve("l2_penalty", lambda xp, x: xploss.l2_penalty(x[None])),
+         Curve("l2_penalty half", lambda xp, x: xploss.l2_penalty(x[None], half=True))),
+        batched=False, points=41,
+    ),
     "distillation": Spec(
         "distillation (alpha 0.7) vs the student's true-class logit; teacher [2, 1, 0]",
         "z (student logit of the true class)", (-4, 8),
@@ -480,6 +543,20 @@ def _pairs(x: Any, xp: Any) -> tuple[Any, Any]:
     eye = xp.asarray(np.eye(4, 5), dtype=x.dtype)
     key0 = xp.stack([x, *(const(x, xp, 0.0),) * 3, xp.sqrt(1.0 - x * x)])
     return eye, xp.stack([key0, eye[1], eye[2], eye[3]])
+
+
+def _lovasz_logits(x: Any, xp: Any) -> Any:
+    return column(xp, x, const(x, xp, 1.0), const(x, xp, -1.0), const(x, xp, -1.0))
+
+
+def _lovasz_labels(x: Any, xp: Any) -> Any:
+    return column(xp, const(x, xp, 1.0), const(x, xp, 1.0), const(x, xp, 0.0), const(x, xp, 0.0))
+
+
+def _ctc_logits(x: Any, xp: Any) -> Any:
+    """``(n, 3, 2)`` logits (blank, 'a'), all 0 but 'a' at the middle frame."""
+    zero = const(x, xp, 0.0)
+    return xp.stack([column(xp, zero, zero), column(xp, zero, x), column(xp, zero, zero)], axis=-2)
 
 
 def _image(xp: Any, *pixels: Any) -> Any:

@@ -115,8 +115,8 @@ def evaluate(backend: str, loss: Any, params: dict[str, float], batched: bool,
 
         with jax.enable_x64(True):
             t = jnp.asarray(x, dtype=jnp.float64)
-            if batched:
-                values, grads = fn(t), jax.grad(lambda u: fn(u).sum())(t)
+            if batched:  # one compiled call (eager JAX dispatches, and compiles, op by op)
+                values, grads = jax.jit(lambda u: (fn(u), jax.grad(lambda w: fn(w).sum())(u)))(t)
             else:  # one traced call instead of a Python loop of eager calls
                 values, grads = jax.vmap(jax.value_and_grad(lambda u: loss(jnp, u, **params)))(t)
             return np.asarray(values), np.asarray(grads)
