@@ -912,9 +912,10 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str, int]]
 
 
 # Seconds per row beyond its timed samples (first calls and compiles, warm-up, conversions, the anchor check), small
-# and large, the medians of --quick rows on the project's 2-core machine (load ~1.5, inductor's on-disk cache warm);
-# xl counts 3x large. A typical large call lasts CALL_S: a sample is at least one call.
-SETUP_S = {("numpy", "eager"): (0.7, 1.5), ("torch", "eager"): (0.5, 1.0), ("torch", "jit"): (13.0, 30.0),
+# and large, typical of --quick rows on the project's 2-core machine with inductor's on-disk cache warm (a cold cache
+# or a loaded machine doubles torch.compile's, and the OpenMP kernels of a compiled graph can then stall for a time
+# slice per barrier: use --threads 1); xl counts 3x large. A typical large call lasts CALL_S (a sample holds >= 1).
+SETUP_S = {("numpy", "eager"): (0.7, 1.5), ("torch", "eager"): (0.5, 1.0), ("torch", "jit"): (6.0, 10.0),
            ("jax", "eager"): (2.5, 2.5), ("jax", "jit"): (1.5, 1.8), ("tensorflow", "eager"): (1.0, 2.5),
            ("tensorflow", "jit"): (1.7, 3.0)}
 CALL_S = {"small": 0.0, "large": 0.03, "xl": 0.4}
