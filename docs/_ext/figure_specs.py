@@ -445,6 +445,14 @@ SPECS: dict[str, Spec] = {
             ("lifted_structure", "lifted_structure", {}))),
         batched=False, points=41,
     ),
+    "supcon": Spec(
+        "label-defined positives: the 4 pairs of the info_nce figure as 8 labelled samples", "cosine of pair 0",
+        (-0.95, 0.95),
+        (Curve("supcon", lambda xp, x: xploss.supcon(*_labelled_pairs(x, xp))),
+         Curve("circle / 10", lambda xp, x: xploss.circle(*_labelled_pairs(x, xp)) / 10.0),
+         Curve("multi_similarity", lambda xp, x: xploss.multi_similarity(*_labelled_pairs(x, xp)))),
+        batched=False, points=41,
+    ),
     # dense --------------------------------------------------------------------------------------
     "lovasz_hinge": Spec(
         "lovasz_hinge and the hinge of a 4-pixel image, labels [1, 1, 0, 0], logits [z, 1, -1, -1]",
@@ -562,6 +570,13 @@ def _ctc_logits(x: Any, xp: Any) -> Any:
 def _image(xp: Any, *pixels: Any) -> Any:
     """One single-channel 4-pixel image per point: ``(n, 1, 4)``, channels first (``axis=1``)."""
     return column(xp, *pixels)[..., None, :]
+
+
+def _labelled_pairs(x: Any, xp: Any) -> tuple[Any, Any]:
+    """:func:`_pairs`' queries and keys as one labelled batch: sample i and 4 + i share label i."""
+    queries, keys = _pairs(x, xp)
+    rows = [queries[i] for i in range(4)] + [keys[i] for i in range(4)]  # (stack: autograd boxes no concat)
+    return xp.stack(rows), xp.asarray(np.array([0, 1, 2, 3, 0, 1, 2, 3]))
 
 
 def _mask(x: Any, xp: Any) -> Any:
