@@ -281,7 +281,7 @@ class LossFigure(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         name = self.arguments[0]
-        if self.env.app.builder.format != "html":
+        if BUILD.get("format") != "html":
             return []  # the figures (and their agreement check) are built by the HTML builder
         if name not in figure_specs.SPECS:
             logger.warning("loss-figure: no spec %r in docs/_ext/figure_specs.py", name, location=self.get_location())
@@ -294,7 +294,7 @@ class LossFigure(SphinxDirective):
             logger.warning("loss-figure %s: %s", name, exc, location=self.get_location())
             return []
         key = hashlib.sha256(repr((name, sorted(self.options.items()), sources_digest())).encode()).hexdigest()
-        folder = Path(self.env.app.doctreedir) / "loss_figures"
+        folder = Path(BUILD["doctreedir"]) / "loss_figures"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}-{key[:16]}.png"
         if not path.exists():
@@ -321,7 +321,15 @@ def sweep_params(spec: figure_specs.Spec) -> list[dict[str, float]]:
     return [dict(spec.params, **{spec.sweep[0]: v}) for v in spec.sweep[1]]
 
 
+BUILD: dict[str, str] = {}  # the builder's format and doctree folder (set at builder-inited)
+
+
+def _builder_inited(app: Sphinx) -> None:
+    BUILD.update(format=app.builder.format, doctreedir=str(app.doctreedir))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     app.add_directive("loss-figure", LossFigure)
+    app.connect("builder-inited", _builder_inited)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
