@@ -80,7 +80,11 @@ def _close(actual: list, expected: list, what: str, tol: float = F32) -> None:
 
 # -- classes -----------------------------------------------------------------------------------
 
-def test_every_loss_has_a_class_and_config_round_trips(run: dict) -> None:
+def test_every_loss_has_a_class_and_config_round_trips(results: dict) -> None:
+    """Classes, aliases and config round-trips are backend-independent: checked in the TensorFlow process."""
+    run = results["tensorflow"]
+    if run is None:
+        pytest.skip("tensorflow or keras not installed")
     classes = _section(run, "classes")
     assert classes["missing"] == []
     assert classes["aliases_differ"] == [], "an alias' class is not the canonical class object"
