@@ -510,7 +510,7 @@ table.results td:first-child { border-left: 4px solid #63be7b; }
 table.results tr.fail td:first-child { border-left-color: #c62828; }
 td.num { text-align: right; }
 td.notes { white-space: normal; min-width: 12em; font-family: system-ui, sans-serif; }
-table:not(.results):not(.grid) td { overflow-wrap: break-word; }
+table:not(.results):not(.grid) td { overflow-wrap: anywhere; min-width: 5em; }
 td.label { white-space: nowrap; font-weight: 600; }
 td.prose { font-family: system-ui, sans-serif; min-width: 24em; }
 .panels { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
