@@ -40,3 +40,19 @@ numpydoc_xref_param_type = False
 
 # Examples in the pages run with `sphinx-build -b doctest docs docs/_build/doctest`.
 doctest_global_setup = "import numpy as np\nimport xploss"
+
+# -- issue #12: the examples gallery (sphinx-gallery runs every script in examples/ at build time) -------------
+extensions.append("sphinx_gallery.gen_gallery")
+sphinx_gallery_conf = {
+    "examples_dirs": os.path.join(ROOT, "examples"),
+    "gallery_dirs": "auto_examples",  # generated, git-ignored
+    "filename_pattern": r"/plot_",  # every script runs
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "download_all_examples": False,
+    "write_computation_times": False,
+    "binder": {},
+    "jupyterlite": None,
+}
+# -- end of the examples gallery block ----------------------------------------------------------------------
