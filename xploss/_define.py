@@ -313,6 +313,16 @@ class Bound:
             return tuple(c if c is None else xp.astype(c, a.dtype) for c, a in zip(cts, arrays))
         return self._vjp(xp, arrays, res, g, needs)
 
+    @staticmethod
+    def poison_times(res: tuple, g: Any) -> tuple:
+        """``res`` (an unblocked forward's residuals) with the poison ``bad`` (NaN or 0 per sample) times ``g``.
+
+        :meth:`vjp` adds ``bad`` to the per-sample cotangent, an affine term that a linear transpose
+        (``jax.linear_transpose``) drops; ``g * bad`` is linear in ``g`` and gives the same numbers.
+        """
+        *pres, bad, loss, den, valid, norm = res
+        return res if bad is None else (*pres, g * bad, loss, den, valid, norm)
+
     def _vjp(self, xp: Any, arrays: tuple, res: tuple, g: Any, needs: tuple | None) -> tuple:
         if self.reduction in _reduce.NORMALIZERS:  # a count: constant in every input
             return (None,) * len(arrays)

@@ -31,20 +31,6 @@ _CACHE: LRU = LRU()
 _PER_VALUE: set = set()  # primitives whose kernel branches on a hyperparameter value (compiled per value)
 
 
-def _linear_poison(res: tuple, g: Any) -> tuple:
-    """``Bound.forward``'s residuals with the ``invalid`` poison (fifth from the end: ``(*kernel residuals,
-    bad, loss, den, valid, norm)``; NaN or 0 per sample) times the output cotangent ``g``.
-
-    ``Bound.vjp`` adds the poison to the per-sample cotangent, an affine term that a linear transpose drops
-    (the gradients of the samples a traced check could not vouch for would come out finite); ``g * bad`` is
-    linear in ``g`` and gives the same numbers (``g_loss + 0`` elsewhere, NaN there).
-    """
-    bad = res[-5]
-    if bad is None:
-        return res
-    return (*res[:-5], g * bad, *res[-4:])
-
-
 def _jvp(bound: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
     """The primal output and its tangent.
 
@@ -60,7 +46,7 @@ def _jvp(bound: Any, arrays: tuple, tangents: tuple) -> tuple[Any, Any]:
     needs = tuple(t is not None for t in tangents)
 
     def vjp(g: Any) -> tuple:
-        cts = bound.vjp(jnp, arrays, _linear_poison(res, g), g, needs)
+        cts = bound.vjp(jnp, arrays, bound.poison_times(res, g), g, needs)
         return tuple(jnp.zeros_like(a) if c is None else c for a, c, n in zip(arrays, cts, needs) if n)
 
     if not any(needs):
