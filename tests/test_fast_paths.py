@@ -29,12 +29,17 @@ BLOCKS = {
     "sigmoid_bce": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]), RNG.uniform(size=7)), {}),
     "sigmoid_minus": lambda: ((np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 40.0, 1e4]), RNG.uniform(size=7),
                                RNG.uniform(size=7)), {}),
+    # p = 0 against every log q (finite, -inf, +inf, NaN), NaN p, p = 1, tiny p; then a broadcast log q
+    "log_ratio": lambda: ((np.array([0.0, 0.0, 0.0, 0.0, np.nan, 1.0, 1e-300, 0.3]),
+                           np.array([-1.0, -np.inf, np.inf, np.nan, -2.0, -np.inf, -5.0, np.nan])), {}),
+    "log_ratio_small": lambda: ((np.array([[0.0, 0.5], [0.25, 0.0]]), np.array([-0.5, -np.inf])), {}),
 }
 # The fast paths each backend registers (asserted below, so a new one gets compared too).
 FAST = {
     Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
-                    "sigmoid_minus", "scan", "softmax"},
-    Backend.TENSORFLOW: {"sigmoid", "scan", "softmax"},  # scan takes a step function: test_ctc checks it
+                    "sigmoid_minus", "scan", "softmax", "log_ratio"},
+    Backend.TENSORFLOW: {"sigmoid", "scan", "softmax", "log_ratio"},  # scan takes a step function: test_ctc checks it
+    Backend.NUMPY: {"log_ratio"},  # through xploss._ops.NATIVE (array-api-compat's namespace is not xploss')
 }
 PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]
 
@@ -48,10 +53,14 @@ class _Generic:
     def __getattr__(self, name: str) -> object:
         if name == "__xploss_ops__":
             raise AttributeError(name)
+        if name == "__name__":  # not a key of xploss._ops.NATIVE
+            return "generic"
         return getattr(self._xp, name)
 
 
 def _to(b: Backend, x: np.ndarray) -> object:
+    if b is Backend.NUMPY:
+        return x
     if b is Backend.TORCH:
         import torch
 
@@ -65,7 +74,9 @@ def _to(b: Backend, x: np.ndarray) -> object:
 def test_registered_fast_paths_are_all_tested(b: Backend) -> None:
     _load(b)
     # "blocking" is not a kernel block but the eager-blocking hook of xploss._define: tests/test_blocked.py
-    assert set(backend_for(b.value).xp.__xploss_ops__) - {"blocking"} == FAST[b]
+    xp = backend_for(b.value).xp
+    ops = getattr(xp, "__xploss_ops__", None) or _ops.NATIVE[xp.__name__]
+    assert set(ops) - {"blocking"} == FAST[b]
 
 
 @pytest.mark.parametrize(("b", "block"), PAIRS, ids=[f"{b.value}-{k}" for b, k in PAIRS])
@@ -77,4 +88,4 @@ def test_fast_path_equals_generic_body(b: Backend, block: str) -> None:
     # fresh arrays for each call: subtract_at may reuse its first argument's memory
     fast = np.asarray(getattr(_ops, name)(xp, *[_to(b, a.copy()) for a in args], **kw))
     generic = np.asarray(getattr(_ops, name)(_Generic(xp), *[_to(b, a.copy()) for a in args], **kw))
-    np.testing.assert_allclose(fast, generic, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(fast, generic, rtol=1e-13, atol=1e-300)  # NaN where NaN (equal_nan)

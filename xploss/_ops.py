@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["logsumexp", "softmax", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
-           "sigmoid_minus"]
+           "sigmoid_minus", "log_ratio"]
 
 
 # Namespaces without an ``__xploss_ops__`` dict of their own (``jax.numpy``: a third-party module xploss does
@@ -102,6 +102,16 @@ def sigmoid_minus(xp: Any, z: Any, t: Any, scale: Any) -> Any:
     if fast is not None:
         return fast(z, t, scale)
     return (sigmoid(xp, z) - t) * scale
+
+
+def log_ratio(xp: Any, p: Any, lq: Any) -> Any:
+    """``log p - lq`` where ``p != 0``, 0 elsewhere (also where ``lq = -inf``): a KL term's log ratio, NaN
+    kept (a NaN ``p`` or a NaN ``lq`` where ``p != 0``)."""
+    fast = native(xp, "log_ratio")
+    if fast is not None:
+        return fast(p, lq)
+    nz = p != 0
+    return xp.where(nz, xp.log(xp.where(nz, p, xp.ones_like(p))) - lq, xp.zeros_like(p))
 
 
 # -- hyperparameters that may be traced (see xploss._define.is_value) ------------------------------------

@@ -22,25 +22,33 @@ from ._common import Backend, built, check_scalar_output, normalize_argnums, pac
 _CACHE: LRU = LRU()
 
 
-def _eager_hooks() -> tuple[Callable[[], bool], Callable[[], bool], Callable | None]:
-    """``(eager, no_tape, record)`` from TensorFlow's eager internals: is this thread executing eagerly, is no
-    GradientTape or ForwardAccumulator active on it (``could_possibly_record``'s test), and the tape-set recording
-    that ``tf.custom_gradient`` itself calls eagerly.  Without them (moved internals): always the custom gradient."""
+def _eager_hooks() -> tuple[Callable[[], bool], Callable[[], bool], Callable | None, Callable]:
+    """``(eager, no_tape, record, watched)`` from TensorFlow's eager internals: is this thread executing eagerly,
+    is no GradientTape or ForwardAccumulator active on it (``could_possibly_record``'s test), the tape-set
+    recording that ``tf.custom_gradient`` itself calls eagerly, and the gradient orders any active tape or
+    accumulator may take of given tensors (0: none watches them).  Without them (moved internals): always the
+    custom gradient."""
     try:
         from tensorflow.python import pywrap_tfe
         from tensorflow.python.eager import context, record
     except ImportError:  # pragma: no cover - depends on TensorFlow's layout
-        return (lambda: False), (lambda: False), None
-    return context.executing_eagerly, pywrap_tfe.TFE_Py_TapeSetIsEmpty, record.record_operation
+        return (lambda: False), (lambda: False), None, (lambda ts: 2)
+    return (context.executing_eagerly, pywrap_tfe.TFE_Py_TapeSetIsEmpty, record.record_operation,
+            pywrap_tfe.TFE_Py_TapeSetPossibleGradientTypes)
 
 
-_EAGER, _NO_TAPE, _RECORD = _eager_hooks()
+_EAGER, _NO_TAPE, _RECORD, _WATCHED = _eager_hooks()
 
 
-def _grad_fn(bound: Any, arrays: tuple, res: tuple, present: tuple[bool, ...]) -> Callable:
-    """The hand VJP as TensorFlow's gradient function: cotangents of the given (non-None) arrays."""
-    def grad(g: Any) -> list:
+def _grad_fn(bound: Any, arrays: tuple, res: tuple, present: tuple[bool, ...],
+             needs: tuple[bool, ...] | None = None) -> Callable:
+    """The hand VJP as TensorFlow's gradient function: cotangents of the given (non-None) arrays; ``needs``:
+    which of them a tape or accumulator watches (the others' cotangents are not computed: None), every
+    floating one when not given."""
+    if needs is None:
         needs = tuple(a is not None and a.dtype.is_floating for a in arrays)
+
+    def grad(g: Any) -> list:
         cts = bound.vjp(xp, arrays, res, g, needs)
         return [c for c, p in zip(cts, present) if p]
 
@@ -54,9 +62,11 @@ def _recorded(bound: Any, arrays: tuple) -> Any:
     recorded on every active tape and accumulator as one operation whose gradient is the hand VJP.  Without
     the decorator's per-call work (variable watcher, argspec of the gradient function, nest flattening)."""
     present = tuple(a is not None for a in arrays)
+    needs = tuple(a is not None and a.dtype.is_floating and _WATCHED([a]) > 0 for a in arrays)
     out, res = bound.forward(xp, *arrays)
     out = tf.identity(out)
-    _RECORD(bound.prim.name, [out], [a for a in arrays if a is not None], _grad_fn(bound, arrays, res, present))
+    _RECORD(bound.prim.name, [out], [a for a in arrays if a is not None],
+            _grad_fn(bound, arrays, res, present, needs))
     return out
 
 

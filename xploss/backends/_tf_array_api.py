@@ -18,6 +18,7 @@ import tensorflow as tf
 __array_api_version__ = "2024.12"
 # native fast paths for xploss._ops building blocks
 __xploss_ops__ = {"sigmoid": tf.sigmoid, "softmax": lambda z, axis: tf.nn.softmax(z, axis=axis),
+                  "log_ratio": lambda p, lq: tf.where(p != 0, tf.math.log(p) - lq, tf.zeros((), p.dtype)),
                   # blocked eager evaluation (xploss._define): eagerly only, never inside a tf.function graph;
                   # TensorFlow's allocator reuses freed buffers (no page faults on a fresh temporary) and an eager
                   # operation costs tens of µs, a strided slice more: blocking loses at 1e6 elements (measured

@@ -53,6 +53,10 @@ def _softmax_scaled(z: Any, lse: Any, scale: Any, axis: int) -> Any:
     return torch.sub(z, lse).exp_().mul_(scale.unsqueeze(axis))  # one buffer, three passes
 
 
+def _log_ratio(p: Any, lq: Any) -> Any:
+    return torch.where(p != 0, torch.log(p) - lq, 0.0)  # log 0 = -inf, masked: no warning in torch
+
+
 def _subtract_at(g: Any, idx: Any, values: Any, axis: int) -> Any:
     idx = idx.unsqueeze(axis)
     idx = idx if idx.dtype == torch.int64 else idx.long()
@@ -148,6 +152,7 @@ def _namespace() -> types.ModuleType:
         "sigmoid": torch.sigmoid,
         "sigmoid_bce": _sigmoid_bce,
         "sigmoid_minus": _sigmoid_minus,
+        "log_ratio": _log_ratio,
         # blocked eager evaluation (xploss._define): not while compiling, recording or under torch.func
         "blocking": lambda *xs: 0 if torch.compiler.is_compiling() or _recording(*xs) else 1 << 17,
     }

@@ -927,15 +927,14 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
 
 def _kl_terms(xp: Any, lq: Any, t: Any, log_target: bool) -> tuple:
     """``p (log p - log q)`` elementwise, ``p``, and ``log p - log q`` where ``p != 0`` (0 elsewhere,
-    also against ``log q = -inf``: double where)."""
-    if log_target:
-        p = xp.exp(t)
-        nz = p != 0
-        lp = xp.where(nz, t, xp.zeros_like(t))
-    else:
-        p, nz = t, t != 0
-        lp = xp.log(xp.where(nz, t, xp.ones_like(t)))
-    log_ratio = _keep(xp, lp - xp.where(nz, lq, xp.zeros_like(lq)), nz)
+    also against ``log q = -inf``)."""
+    if not log_target:
+        log_ratio = _ops.log_ratio(xp, t, lq)
+        return t * log_ratio, t, log_ratio
+    p = xp.exp(t)
+    nz = p != 0
+    lp = xp.where(nz, t, xp.zeros_like(t))
+    log_ratio = _keep(xp, lp - xp.where(nz, lq, xp.zeros_like(lq)), nz)  # double where: -inf - -inf not formed
     return p * log_ratio, p, log_ratio
 
 
@@ -948,9 +947,10 @@ def _kl_fwd(xp: Any, lq: Any, t: Any, *, axis: int | None, log_target: bool, sca
 def _kl_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int | None, log_target: bool, scale: float) -> tuple:
     """``-p`` for ``log q``; ``log p - log q + 1`` (times ``p`` for a log target), 0 where ``p = 0``."""
     lq, t = arrays
-    _, p, log_ratio = _kl_terms(xp, lq, t, log_target)
+    p = xp.exp(t) if log_target else t
 
-    def target() -> Any:
+    def target() -> Any:  # the log ratio only when the target's gradient is asked for
+        _, p, log_ratio = _kl_terms(xp, lq, t, log_target)
         d = _keep(xp, log_ratio + 1.0, p != 0)
         return scale * (p * d if log_target else d)
     return -scale * p, target
