@@ -2,7 +2,9 @@
 some tape or accumulator watches, and only those (``xploss.backends._tensorflow._recorded``).
 
 Closed forms: mse ``mean((p - t)^2)`` has ``d/dp = 2 (p - t) / n`` and ``d/dt = -2 (p - t) / n``;
-``d2/dp2 = 2 / n``.
+``d2/dp2 = 2 / n``.  KL (``reduction="sum"``) ``sum t (log t - lq)``: ``d2/dt2 = 1 / t`` where ``t != 0``, and 0 where
+``t = 0`` (the target's gradient is defined as 0 there), on TensorFlow and torch (double backward through the
+native log-ratio block).
 """
 
 from __future__ import annotations
@@ -62,3 +64,30 @@ def test_accumulator_and_second_order(tf: object) -> None:
             out = xploss.mse(p, t)
         g = inner.gradient(out, p)
     np.testing.assert_allclose(outer.jacobian(g, p).numpy(), 2 / N * np.eye(N), atol=1e-15)
+
+
+LQ = np.log(np.array([0.2, 0.3, 0.1, 0.4]))
+TK = np.array([0.0, 0.5, 0.0, 0.5])
+V = np.array([1.0, -2.0, 3.0, 0.5])
+HV = np.where(TK != 0, V / np.where(TK != 0, TK, 1.0), 0.0)  # the KL Hessian (in the target) times V
+
+
+def test_kl_second_order_in_the_target_is_finite(tf: object) -> None:
+    lq, t, v = tf.constant(LQ), tf.constant(TK), tf.constant(V)
+    with tf.GradientTape() as outer:
+        outer.watch(t)
+        with tf.GradientTape() as inner:
+            inner.watch(t)
+            out = xploss.kl_divergence(lq, t, reduction="sum")
+        gv = tf.reduce_sum(inner.gradient(out, t) * v)
+    np.testing.assert_allclose(outer.gradient(gv, t).numpy(), HV, rtol=1e-13)
+
+
+def test_kl_second_order_in_the_target_is_finite_torch() -> None:
+    _load(Backend.TORCH)
+    import torch
+
+    lq, t = torch.tensor(LQ), torch.tensor(TK, requires_grad=True)
+    (g,) = torch.autograd.grad(xploss.kl_divergence(lq, t, reduction="sum"), t, create_graph=True)
+    (h,) = torch.autograd.grad((g * torch.tensor(V)).sum(), t)
+    np.testing.assert_allclose(h.numpy(), HV, rtol=1e-13)

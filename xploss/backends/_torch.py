@@ -54,7 +54,10 @@ def _softmax_scaled(z: Any, lse: Any, scale: Any, axis: int) -> Any:
 
 
 def _log_ratio(p: Any, lq: Any) -> Any:
-    return torch.where(p != 0, torch.log(p) - lq, 0.0)  # log 0 = -inf, masked: no warning in torch
+    nz = p != 0
+    if _recording(p, lq):  # differentiated again (a double backward): log's gradient must stay finite at p = 0
+        return torch.where(nz, torch.log(torch.where(nz, p, 1.0)) - lq, 0.0)
+    return torch.where(nz, torch.log(p) - lq, 0.0)  # log 0 = -inf, masked
 
 
 def _subtract_at(g: Any, idx: Any, values: Any, axis: int) -> Any:
