@@ -110,6 +110,12 @@ def log_ratio(xp: Any, p: Any, lq: Any) -> Any:
     fast = native(xp, "log_ratio")
     if fast is not None:
         return fast(p, lq)
+    return log_ratio_body(xp, p, lq)
+
+
+def log_ratio_body(xp: Any, p: Any, lq: Any) -> Any:
+    """:func:`log_ratio`'s generic body: a double ``where``, so that log's gradient stays finite at ``p = 0``
+    (natives fall back to it where their one-``where`` form may be differentiated again)."""
     nz = p != 0
     return xp.where(nz, xp.log(xp.where(nz, p, xp.ones_like(p))) - lq, xp.zeros_like(p))
 

@@ -11,9 +11,12 @@ the array operand, ``take_along_axis`` through ``tf.gather``.
 from __future__ import annotations
 
 import builtins
+import sys
 from typing import Any
 
 import tensorflow as tf
+
+from .. import _ops
 
 __array_api_version__ = "2024.12"
 # native fast paths for xploss._ops building blocks
@@ -30,11 +33,9 @@ __xploss_ops__ = {"sigmoid": tf.sigmoid, "softmax": lambda z, axis: tf.nn.softma
 def _log_ratio(p: Any, lq: Any) -> Any:
     """``xploss._ops.log_ratio``: one ``where`` eagerly with no tape; under a tape or in a graph (the VJP may be
     differentiated again) the double ``where`` that keeps log's gradient finite at ``p = 0``."""
-    nz = p != 0
-    zero = tf.zeros((), p.dtype)
     if tf.executing_eagerly() and not _could_record():
-        return tf.where(nz, tf.math.log(p) - lq, zero)
-    return tf.where(nz, tf.math.log(tf.where(nz, p, tf.ones_like(p))) - lq, zero)
+        return tf.where(p != 0, tf.math.log(p) - lq, tf.zeros((), p.dtype))
+    return _ops.log_ratio_body(sys.modules[__name__], p, lq)
 
 
 try:

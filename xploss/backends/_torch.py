@@ -16,6 +16,7 @@ import array_api_compat.torch as compat
 import torch
 import torch._C._functorch as _functorch
 
+from .. import _ops
 from .._api import check_caller
 from .._errors import XplossError, XplossTypeError, dtype_name, error
 from ._common import Backend, check_scalar_output, normalize_argnums, pack, wrap
@@ -54,10 +55,9 @@ def _softmax_scaled(z: Any, lse: Any, scale: Any, axis: int) -> Any:
 
 
 def _log_ratio(p: Any, lq: Any) -> Any:
-    nz = p != 0
     if _recording(p, lq):  # differentiated again (a double backward): log's gradient must stay finite at p = 0
-        return torch.where(nz, torch.log(torch.where(nz, p, 1.0)) - lq, 0.0)
-    return torch.where(nz, torch.log(p) - lq, 0.0)  # log 0 = -inf, masked
+        return _ops.log_ratio_body(xp, p, lq)
+    return torch.where(p != 0, torch.log(p) - lq, 0.0)  # log 0 = -inf, masked
 
 
 def _subtract_at(g: Any, idx: Any, values: Any, axis: int) -> Any:

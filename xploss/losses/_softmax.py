@@ -925,21 +925,19 @@ def poly1_cross_entropy(logits: Any, labels: Any, /, *, epsilon: float = 2.0, ax
 
 # -- KL divergence -------------------------------------------------------------------------
 
-def _kl_terms(xp: Any, lq: Any, t: Any, log_target: bool) -> tuple:
-    """``p (log p - log q)`` elementwise, ``p``, and ``log p - log q`` where ``p != 0`` (0 elsewhere,
-    also against ``log q = -inf``)."""
+def _kl_log_ratio(xp: Any, lq: Any, t: Any, p: Any, log_target: bool) -> Any:
+    """``log p - log q`` where ``p != 0`` (0 elsewhere, also against ``log q = -inf``); ``p`` the target's
+    probabilities (``exp(t)`` for a log target)."""
     if not log_target:
-        log_ratio = _ops.log_ratio(xp, t, lq)
-        return t * log_ratio, t, log_ratio
-    p = xp.exp(t)
+        return _ops.log_ratio(xp, t, lq)
     nz = p != 0
     lp = xp.where(nz, t, xp.zeros_like(t))
-    log_ratio = _keep(xp, lp - xp.where(nz, lq, xp.zeros_like(lq)), nz)  # double where: -inf - -inf not formed
-    return p * log_ratio, p, log_ratio
+    return _keep(xp, lp - xp.where(nz, lq, xp.zeros_like(lq)), nz)  # double where: -inf - -inf not formed
 
 
 def _kl_fwd(xp: Any, lq: Any, t: Any, *, axis: int | None, log_target: bool, scale: float) -> tuple:
-    terms = _kl_terms(xp, lq, t, log_target)[0]
+    p = xp.exp(t) if log_target else t
+    terms = p * _kl_log_ratio(xp, lq, t, p, log_target)
     loss = terms if axis is None else xp.sum(terms, axis=axis)
     return (loss if _ops.is_one(scale) else scale * loss), ()
 
@@ -950,8 +948,7 @@ def _kl_partials(xp: Any, arrays: tuple, res: tuple, *, axis: int | None, log_ta
     p = xp.exp(t) if log_target else t
 
     def target() -> Any:  # the log ratio only when the target's gradient is asked for
-        _, p, log_ratio = _kl_terms(xp, lq, t, log_target)
-        d = _keep(xp, log_ratio + 1.0, p != 0)
+        d = _keep(xp, _kl_log_ratio(xp, lq, t, p, log_target) + 1.0, p != 0)
         return scale * (p * d if log_target else d)
     return -scale * p, target
 
