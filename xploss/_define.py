@@ -97,24 +97,32 @@ def is_value(v: Any) -> bool:
 def _low_dtypes(xp: Any) -> tuple:
     """The namespace's 16-bit float dtypes (compared with ``==``: no dtype hashing).
 
-    Read from the namespace each time, never cached in a module-level dict: a
-    cache filled on the first call is a global that torch.compile guards on,
-    and it would recompile once after that call.
+    A namespace xploss builds itself (torch, TensorFlow) holds them as ``__xploss_low__``, set once when it
+    is built; another one's are read from it each time, never cached in a module-level dict: a cache filled
+    on the first call is a global that torch.compile guards on, and it would recompile once after that call.
     """
-    return tuple(d for d in (getattr(xp, "float16", None), getattr(xp, "bfloat16", None)) if d is not None)
+    low = getattr(xp, "__xploss_low__", None)
+    if low is None:
+        low = tuple(d for d in (getattr(xp, "float16", None), getattr(xp, "bfloat16", None)) if d is not None)
+    return low
 
 
 def _is_low(xp: Any, dtype: Any) -> bool:
-    return any(dtype == d for d in _low_dtypes(xp))
+    for d in _low_dtypes(xp):
+        if dtype == d:
+            return True
+    return False
 
 
 def _low_dtype(xp: Any, arrays: tuple) -> Any:
     """The 16-bit float dtype among ``arrays`` (None when there is none)."""
-    if not _low_dtypes(xp):
-        return None
+    low = _low_dtypes(xp)
     for a in arrays:
-        if a is not None and _is_low(xp, a.dtype):
-            return a.dtype
+        if a is not None:
+            dtype = a.dtype
+            for d in low:
+                if dtype == d:
+                    return dtype
     return None
 
 

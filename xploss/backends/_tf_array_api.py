@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - depends on TensorFlow's layout: always
 
 
 float16, bfloat16, float32, float64 = tf.float16, tf.bfloat16, tf.float32, tf.float64
+__xploss_low__ = (float16, bfloat16)  # xploss._define's precision policy
 int8, int16, int32, int64 = tf.int8, tf.int16, tf.int32, tf.int64
 uint8 = tf.uint8
 bool = tf.bool  # noqa: A001 - the standard's name

@@ -146,6 +146,7 @@ def _namespace() -> types.ModuleType:
     ns.__array_api_version__ = compat.__array_api_version__
     ns.maximum, ns.minimum, ns.clip, ns.where, ns.sign = _maximum, _minimum, _clip, _where, _sign
     ns.sum, ns.squeeze, ns.expand_dims = _sum, _squeeze, _expand_dims
+    ns.__xploss_low__ = (torch.float16, torch.bfloat16)  # xploss._define's precision policy
     ns.__xploss_ops__ = {
         "logsumexp": _logsumexp,
         "take_along_axis": _take_along_axis,

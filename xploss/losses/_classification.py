@@ -71,7 +71,11 @@ def _ce_index_grad(xp: Any, arrays: tuple, res: tuple, g: Any, *, axis: int, ign
     z, y, cw = arrays
     (lse,) = res
     valid, safe = _valid_and_safe(xp, y, ignore_index)
-    gv = xp.zeros_like(xp.squeeze(lse, axis=axis)) + g  # per-sample cotangent
+    shape = tuple(lse.shape[:axis]) + tuple(lse.shape[axis + 1:])
+    if None in shape or not hasattr(g, "shape"):  # sizes unknown while tracing (TensorFlow), a Python number
+        gv = xp.zeros_like(xp.squeeze(lse, axis=axis)) + g  # per-sample cotangent
+    else:  # a view where the library has them (a mean's 0-d cotangent, not a filled buffer)
+        gv = xp.broadcast_to(g, shape)
     if valid is not None:
         gv = xp.where(valid, gv, xp.zeros_like(gv))
     c = gv if cw is None else gv * _gather(xp, cw, safe)
@@ -233,9 +237,10 @@ def run(fn: str, be: Any, logits: Any, labels: Any, *, axis: int = -1, class_wei
     class_weight = check_class_weight(fn, xp, class_weight, num_classes, logits.dtype)
     _checks.reduction(fn, reduction)
     if xp.isdtype(labels.dtype, "integral"):
-        _checks.index_labels(fn, xp, labels, (name, logits), axis, f"integer labels of shape {sample_shape} "
-                             f"({name}.shape without axis {axis}) or probabilities of shape {zshape}",
-                             _checks.label_hint(xp, labels, sample_shape, zshape))
+        _checks.index_labels(fn, xp, labels, (name, logits), axis,
+                             lambda: f"integer labels of shape {sample_shape} ({name}.shape without axis {axis}) "
+                                     f"or probabilities of shape {zshape}",
+                             lambda: _checks.label_hint(xp, labels, sample_shape, zshape))
         check_ignore_index(fn, ignore_index)
         masked, labels, invalid = _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
         sample_weight = _checks.weight(fn, xp, sample_weight, logits, axis)

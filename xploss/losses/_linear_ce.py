@@ -313,7 +313,7 @@ def _check_labels(fn: str, be: Any, labels: Any, hidden: Any, sample_shape: tupl
                             "is the size of the logits this loss avoids)", received, kind=_checks.XplossTypeError,
                             hint=_checks.label_hint(xp, labels, sample_shape, None) if hasattr(labels, "dtype") else "")
     _checks.index_labels(fn, xp, labels, ("hidden", hidden), len(sample_shape), expected,
-                         _checks.label_hint(xp, labels, sample_shape, None))
+                         lambda: _checks.label_hint(xp, labels, sample_shape, None))
     check_ignore_index(fn, ignore_index)
     return _checks.labels_in_range(fn, be, labels, num_classes, ignore_index)
 

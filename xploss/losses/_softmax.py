@@ -127,9 +127,9 @@ def _labels(fn: str, be: Any, name: str, x: Any, labels: Any, axis: int, ignore_
     sample = shape[:axis] + shape[axis + 1:]
     dense = f" or probabilities of shape {shape}" if probabilities else ""
     if xp.isdtype(labels.dtype, "integral"):
-        _checks.index_labels(fn, xp, labels, (name, x), axis, f"integer labels of shape {sample} ({name}.shape "
-                             f"without axis {axis}){dense}",
-                             _checks.label_hint(xp, labels, sample, shape if probabilities else None))
+        _checks.index_labels(fn, xp, labels, (name, x), axis,
+                             lambda: f"integer labels of shape {sample} ({name}.shape without axis {axis}){dense}",
+                             lambda: _checks.label_hint(xp, labels, sample, shape if probabilities else None))
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
             raise _checks.error(fn, "ignore_index", "an int or None", repr(ignore_index))
         masked, labels, invalid = _checks.labels_in_range(fn, be, labels, shape[axis], ignore_index)
