@@ -48,6 +48,7 @@ class _Spy:
 def _blocked_and_whole(monkeypatch: pytest.MonkeyPatch, run: Any) -> tuple[Any, Any, _Spy]:
     spy = _Spy(monkeypatch)
     monkeypatch.setattr(_define, "ROWS", ROWS)
+    monkeypatch.setattr(_define, "WHOLE_GRAD", 0)  # every gradient through the blocked backward (the memory-bound path)
     blocked = run()
     monkeypatch.setattr(_define, "ROWS", 0)
     monkeypatch.setattr(_define, "MIN_BLOCKS", 1 << 60)  # off: the whole-array path
@@ -158,6 +159,7 @@ def test_reduction_none_assembles_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     y = torch.zeros(10, 4, dtype=torch.float64)
     g = torch.arange(40, dtype=torch.float64).reshape(10, 4)
     monkeypatch.setattr(_define, "ROWS", 3)
+    monkeypatch.setattr(_define, "WHOLE_GRAD", 0)
     out = xploss.huber(p, y, reduction="none")
     (grad,) = torch.autograd.grad(out, p, g)
     ref = torch.nn.functional.huber_loss(p, y, reduction="none")
@@ -173,6 +175,7 @@ def test_torch_double_backward_and_func(monkeypatch: pytest.MonkeyPatch) -> None
 
     spy = _Spy(monkeypatch)
     monkeypatch.setattr(_define, "ROWS", 2)
+    monkeypatch.setattr(_define, "WHOLE_GRAD", 0)
     x = torch.linspace(-2, 2, 24, dtype=torch.float64).reshape(8, 3).requires_grad_()
     y = torch.zeros(8, 3, dtype=torch.float64)
     (g,) = torch.autograd.grad(xploss.log_cosh(x, y), x, create_graph=True)
@@ -205,3 +208,73 @@ def test_tf_function_does_not_block(monkeypatch: pytest.MonkeyPatch) -> None:
     traced = tf.function(lambda a, b: xploss.huber(a, b))(x, y)
     assert spy.forward == 1
     np.testing.assert_allclose(to_numpy(traced), to_numpy(eager), rtol=1e-15)
+
+
+# -- which backward: whole-array for elementwise residuals up to WHOLE_GRAD, blocked above and for small ones --
+
+def _grad_call(backend: Backend, fn: Any, args: tuple) -> tuple:
+    """Value and gradient of ``fn`` with respect to its first argument, through the backend's own autodiff."""
+    if backend is Backend.TORCH:
+        import torch
+
+        x = torch.from_numpy(args[0]).requires_grad_()
+        out = fn(x, *(torch.from_numpy(a) for a in args[1:]))
+        (g,) = torch.autograd.grad(out, x)
+        return to_numpy(out), to_numpy(g)
+    if backend is Backend.TENSORFLOW:
+        tf = _load(backend)
+        x = tf.constant(args[0])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = fn(x, *(tf.constant(a) for a in args[1:]))
+        return to_numpy(out), to_numpy(tape.gradient(out, x))
+    out, g = xploss.value_and_grad(fn)(*args)
+    return np.asarray(out), np.asarray(g)
+
+
+@pytest.mark.parametrize("backend", [Backend.NUMPY, Backend.TORCH, Backend.TENSORFLOW], ids=lambda b: b.value)
+def test_gradient_path_by_residual_size(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> None:
+    """With a gradient to come, an elementwise loss (residuals as large as the inputs) blocks its forward only
+    above ``WHOLE_GRAD`` elements (the whole-array path's one-pass backward is faster below it where operations
+    cost more dispatch than the blocked backward saves: torch's default; NumPy keeps the blocked one), while a
+    cross-entropy (a per-row log-sum-exp, smaller than its logits) keeps the blocked backward at any size;
+    every path gives the numbers of the unblocked one (closed forms: the mean of squares, the softmax)."""
+    _load(backend)
+    spy = _Spy(monkeypatch)
+    monkeypatch.setattr(_define, "ROWS", 2)
+    rng = np.random.default_rng(3)
+    p, t = rng.standard_normal((8, 3)), rng.standard_normal((8, 3))
+    z, y = rng.standard_normal((8, 5)), rng.integers(0, 5, 8)
+
+    monkeypatch.setattr(_define, "WHOLE_GRAD", 1 << 22)
+    value, grad = _grad_call(backend, xploss.mse, (p, t))  # 24 elements <= WHOLE_GRAD: whole-array backward
+    assert (spy.forward, spy.backward) == (1, 0)  # the forward saw a first block of large residuals, then whole
+    np.testing.assert_allclose(value, np.mean((p - t) ** 2), rtol=1e-14)
+    np.testing.assert_allclose(grad, 2 * (p - t) / 24, rtol=1e-14)
+
+    monkeypatch.setattr(_define, "WHOLE_GRAD", 23)  # now above it: the blocked backward (memory-bound)
+    value, grad = _grad_call(backend, xploss.mse, (p, t))
+    assert (spy.forward, spy.backward) == (2, 1)
+    np.testing.assert_allclose(grad, 2 * (p - t) / 24, rtol=1e-14)
+
+    monkeypatch.setattr(_define, "WHOLE_GRAD", 1 << 22)
+    value, grad = _grad_call(backend, xploss.cross_entropy, (z, y))  # small residuals: blocked at any size
+    assert (spy.forward, spy.backward) == (3, 2)
+    soft = np.exp(z - z.max(1, keepdims=True))
+    soft /= soft.sum(1, keepdims=True)
+    np.testing.assert_allclose(value, np.mean(-np.log(soft[np.arange(8), y])), rtol=1e-13)
+    soft[np.arange(8), y] -= 1
+    np.testing.assert_allclose(grad, soft / 8, rtol=1e-12, atol=1e-15)
+
+
+def test_whole_grad_defaults() -> None:
+    """torch takes the whole-array path for gradients of elementwise inputs up to 4 Mi elements; NumPy and
+    TensorFlow keep the blocked backward."""
+    import array_api_compat.numpy as npx
+
+    _load(Backend.TORCH)
+    _load(Backend.TENSORFLOW)
+    from xploss.backends import _tensorflow, _torch
+
+    assert _define._whole_grad(_torch.xp) == 1 << 22
+    assert _define._whole_grad(npx) == 0 and _define._whole_grad(_tensorflow.xp) == 0

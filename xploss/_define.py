@@ -141,14 +141,30 @@ MIN_BLOCKS = 4  # inputs under four blocks keep the whole-array path
 # more in dispatch than they save (measured on torch eager: CE 4096x1000 fwd+bwd 1.0x unblocked, 1.7x blocked).
 MIN_ROWS = 256
 FLOOR = 1 << 16  # a first input under 64 Ki elements never blocks (the cheap test that small calls pay)
+# With a gradient to come and residuals as large as the inputs (elementwise kernels), a first input of up to
+# the backend's "whole_grad" elements takes the whole-array path: the residuals kept make the backward one pass,
+# where a blocked backward recomputes the kernel per block, paying the library's per-operation dispatch again
+# for every block.  torch (5-10 us an operation from Python): 4 Mi elements (bench, fwd+bwd at 1e6: mse 1.39x
+# F.mse_loss whole against 3.16x blocked, sigmoid BCE 1.19x against 2.08x); NumPy (about 1 us an operation)
+# keeps the blocked backward (huber 0.58x the hand-fused reference blocked, 1.11x whole).  Above it the blocked
+# backward bounds the memory to the gradient itself.  WHOLE_GRAD, when set, overrides the backend's (tests).
+WHOLE_GRAD: int | None = None
+
+
+def _whole_grad(xp: Any) -> int:
+    """Elements up to which a gradient call with large residuals takes the whole-array path (see WHOLE_GRAD)."""
+    if WHOLE_GRAD is not None:
+        return WHOLE_GRAD
+    return _ops.native(xp, "whole_grad") or 0
 
 
 class _Blocks:
     """The residual mark of a blocked forward, with the per-block residuals when they are small.
 
-    ``saved``: for each block ``(residuals, valid, norm, loss)`` when all are per-sample (a cross-entropy's
-    log-sum-exp: cheaper kept than recomputed, no second exp pass), else None: the backward recomputes the
-    kernel per block (elementwise residuals: recomputing from the inputs in cache beats storing them)."""
+    ``saved``: for each block ``(residuals, valid, norm, loss)`` when all are per-sample and smaller than the
+    block's first input (a cross-entropy's log-sum-exp: cheaper kept than recomputed, no second exp pass), else
+    None: the backward recomputes the kernel per block (elementwise residuals, 1-D inputs included: recomputing
+    from the inputs in cache beats storing them, and keeping them would hold a full-size copy in pieces)."""
 
     def __init__(self, rows: int, saved: list | None) -> None:
         self.rows, self.saved = rows, saved
@@ -269,11 +285,17 @@ class Bound:
         return Bound(self.prim, tuple((k, given.get(k, v)) for k, v in self.static), self.reduction)
 
     # -- forward -----------------------------------------------------------
-    def forward(self, xp: Any, *arrays: Any) -> tuple[Any, tuple]:
+    def forward(self, xp: Any, *arrays: Any, grad: bool = False) -> tuple[Any, tuple]:
+        """``(output, residuals)``.  ``grad``: the residuals are for a backward (a binding that records the
+        operation), not discarded: a blocked forward then keeps the whole-array path where that backward is
+        cheaper (see :data:`WHOLE_GRAD`)."""
         low = _low_dtype(xp, arrays)
         rows = self._rows(xp, arrays) if self.blockable else 0
         if rows:
-            return self._forward_blocked(xp, arrays, rows, low)
+            whole = grad and _size(arrays[0]) <= _whole_grad(xp)
+            out = self._forward_blocked(xp, arrays, rows, low, whole)
+            if out is not None:
+                return out
         if low is not None:
             out, res = self._forward(xp, *_up(xp, arrays))
             return xp.astype(out, low), res
@@ -450,7 +472,9 @@ class Bound:
             blk = tuple(a[i0:i1, ...] if s else a for a, s in zip(arrays, split))
             yield i0, i1, (_up(xp, blk) if low is not None else blk)
 
-    def _forward_blocked(self, xp: Any, arrays: tuple, rows: int, low: Any) -> tuple[Any, tuple]:
+    def _forward_blocked(self, xp: Any, arrays: tuple, rows: int, low: Any, whole: bool = False) -> tuple | None:
+        """The blocked forward; None when ``whole`` and the first block's residuals are not small (the caller
+        then takes the whole-array path: one block's work is repeated, the backward is one pass)."""
         mean = self.reduction != "none" and self.reduction != "sum"
         total = den = None
         out = _Rows(xp, arrays[0].shape[0])
@@ -461,9 +485,13 @@ class Bound:
             if bad is not None:
                 loss = loss + _reduce.expand_weight(xp, bad, loss.ndim)
             if saved is not None:
-                small = all(_size(r) <= i1 - i0 for r in (*pres, valid, norm, loss))
+                # per-sample and smaller than the block's first input (a log-sum-exp of (rows, C) logits); an
+                # elementwise residual of a 1-D input is as large as the input: recomputed, never accumulated
+                small = all(_size(r) <= i1 - i0 and _size(r) < _size(xs[0]) for r in (*pres, valid, norm, loss))
                 if small:
                     saved.append((pres, valid, norm, loss))
+                elif whole:
+                    return None
                 else:
                     saved = None
             if w is not None:

@@ -55,7 +55,7 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
 
     @primitive
     def f(*arrays: Any) -> Any:
-        out, res = bound.forward(compat, *refill(present, arrays))
+        out, res = bound.forward(compat, *refill(present, arrays), grad=True)
         _SAVED.value = (out, res)
         return out
 
@@ -64,7 +64,7 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
         if isbox(ans) or any(isbox(a) for a in args):
             raise _higher_order(name)
         full = refill(present, args)
-        res = saved[1] if saved is not None and saved[0] is ans else bound.forward(compat, *full)[1]
+        res = saved[1] if saved is not None and saved[0] is ans else bound.forward(compat, *full, grad=True)[1]
         needs = [False] * len(full)
         for k in argnums:
             needs[positions[k]] = True

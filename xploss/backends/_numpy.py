@@ -158,7 +158,7 @@ class _Tape:
     def record(self, bound: Any, arrays: tuple, xp: Any) -> Any:
         marked = tuple(self.is_marked(a) for a in arrays)
         plain = tuple(self.plain(a) for a in arrays)
-        raw, res = bound.forward(xp, *plain)
+        raw, res = bound.forward(xp, *plain, grad=True)
         derived = tuple(m and id(a) not in self.legit for a, m in zip(arrays, marked))
         # a result that depends on an argument is marked too: a legit input of the next loss
         out = self.mark(raw) if any(marked) else raw

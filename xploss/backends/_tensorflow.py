@@ -63,7 +63,7 @@ def _recorded(bound: Any, arrays: tuple) -> Any:
     the decorator's per-call work (variable watcher, argspec of the gradient function, nest flattening)."""
     present = tuple(a is not None for a in arrays)
     needs = tuple(a is not None and a.dtype.is_floating and _WATCHED([a]) > 0 for a in arrays)
-    out, res = bound.forward(xp, *arrays)
+    out, res = bound.forward(xp, *arrays, grad=True)
     out = tf.identity(out)
     _RECORD(bound.prim.name, [out], [a for a in arrays if a is not None],
             _grad_fn(bound, arrays, res, present, needs))
@@ -77,7 +77,7 @@ def _build(bound: Any, present: tuple[bool, ...]) -> Callable:
     @tf.custom_gradient
     def f(*tensors: Any) -> Any:
         arrays = full(tensors)
-        out, res = bound.forward(xp, *arrays)
+        out, res = bound.forward(xp, *arrays, grad=True)
         return out, _grad_fn(bound, arrays, res, present)
 
     return f

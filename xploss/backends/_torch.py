@@ -159,6 +159,9 @@ def _namespace() -> types.ModuleType:
         "log_ratio": _log_ratio,
         # blocked eager evaluation (xploss._define): not while compiling, recording or under torch.func
         "blocking": lambda *xs: 0 if torch.compiler.is_compiling() or _recording(*xs) else 1 << 17,
+        # ... and a gradient call with elementwise residuals of up to 4 Mi elements keeps the whole-array path
+        # (a one-pass backward, not the kernel recomputed per block: see xploss._define.WHOLE_GRAD)
+        "whole_grad": 1 << 22,
     }
     return ns
 
@@ -231,7 +234,7 @@ class _EagerLossFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, bound: Any, *arrays: Any) -> Any:  # type: ignore[override]
-        out, res = bound.forward(xp, *arrays)
+        out, res = bound.forward(xp, *arrays, grad=True)
         _save(ctx, bound, arrays, res)
         return out
 
