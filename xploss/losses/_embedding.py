@@ -16,7 +16,9 @@ def _distance(xp: Any, x1: Any, x2: Any, p: float, eps: float) -> tuple[Any, Any
     """torch's ``pairwise_distance``: ``||x1 - x2 + eps||_p`` over the last axis."""
     u = x1 - x2 + eps
     if p == 2.0:
-        d = xp.sqrt(xp.sum(u * u, axis=-1))
+        linalg = getattr(xp, "linalg", None)  # the standard's extension: one fused pass where the library has it
+        d = (linalg.vector_norm(u, axis=-1) if linalg is not None and hasattr(linalg, "vector_norm")
+             else xp.sqrt(xp.sum(u * u, axis=-1)))
     elif p == 1.0:
         d = xp.sum(xp.abs(u), axis=-1)
     else:
@@ -36,39 +38,73 @@ def _distance_grad(xp: Any, u: Any, d: Any, p: float) -> Any:
 
 def _triplet_fwd(xp: Any, a: Any, pos: Any, neg: Any, *, margin: float, p: float, eps: float,
                  swap: bool) -> tuple:
-    d_ap, _ = _distance(xp, a, pos, p, eps)
-    d_an, _ = _distance(xp, a, neg, p, eps)
+    d_ap, u_ap = _distance(xp, a, pos, p, eps)
+    d_an, u_an = _distance(xp, a, neg, p, eps)
+    res = (u_ap, d_ap, u_an, d_an)  # kept: the backward forms its cotangents from them (no second pass)
     if swap:
-        d_pn, _ = _distance(xp, pos, neg, p, eps)
+        d_pn, u_pn = _distance(xp, pos, neg, p, eps)
+        res += (u_pn, d_pn)
         d_an = xp.minimum(d_an, d_pn)
     z = d_ap - d_an + margin
-    return xp.maximum(z, xp.zeros_like(z)), ()
+    return xp.maximum(z, xp.zeros_like(z)), res
+
+
+def _negative_distance(xp: Any, res: tuple, swap: bool) -> tuple[Any, Any]:
+    """``(d_neg, use_pn)``: the negative's distance (``min(d_an, d_pn)`` with ``swap``) and where ``d_pn`` wins."""
+    d_an = res[3]
+    if not swap:
+        return d_an, None
+    d_pn = res[5]
+    use_pn = d_pn < d_an
+    return xp.where(use_pn, d_pn, d_an), use_pn
+
+
+def _triplet_terms(xp: Any, res: tuple, scale: Any, p: float, swap: bool) -> tuple:
+    """``scale * d loss / d (a, p, n)`` with ``scale`` of shape ``(..., 1)`` (the hinge's 0/1, times the
+    cotangent in the VJP)."""
+    u_ap, d_ap, u_an, d_an = res[:4]
+    n_ap, n_an = _distance_grad(xp, u_ap, d_ap, p), _distance_grad(xp, u_an, d_an, p)
+    if not swap:
+        return scale * (n_ap - n_an), -scale * n_ap, scale * n_an
+    use_pn = _negative_distance(xp, res, swap)[1]
+    n_pn = _distance_grad(xp, res[4], res[5], p)
+    use = xp.expand_dims(xp.astype(use_pn, u_ap.dtype), axis=-1)
+    keep = 1.0 - use
+    return (scale * (n_ap - keep * n_an), -scale * (n_ap + use * n_pn),
+            scale * (keep * n_an + use * n_pn))
+
+
+def _active(xp: Any, res: tuple, margin: float, swap: bool) -> Any:
+    """1 where the hinge is active, torch's ``clamp_min``: the full gradient at the hinge (z == 0)."""
+    d_ap = res[1]
+    return xp.astype(d_ap - _negative_distance(xp, res, swap)[0] + margin >= 0, d_ap.dtype)
 
 
 def _triplet_partials(xp: Any, arrays: tuple, res: tuple, *, margin: float, p: float, eps: float,
                       swap: bool) -> tuple:
-    a, pos, neg = arrays
-    d_ap, u_ap = _distance(xp, a, pos, p, eps)
-    d_an, u_an = _distance(xp, a, neg, p, eps)
-    n_ap, n_an = _distance_grad(xp, u_ap, d_ap, p), _distance_grad(xp, u_an, d_an, p)
-    if swap:
-        d_pn, u_pn = _distance(xp, pos, neg, p, eps)
-        use_pn = d_pn < d_an
-        d_neg = xp.where(use_pn, d_pn, d_an)
-    else:
-        d_neg = d_an
-    # torch's clamp_min: the full gradient at the hinge (z == 0).
-    active = xp.expand_dims(xp.astype(d_ap - d_neg + margin >= 0, a.dtype), axis=-1)
-    if not swap:
-        return active * (n_ap - n_an), -active * n_ap, active * n_an
-    n_pn = _distance_grad(xp, u_pn, d_pn, p)
-    use = xp.expand_dims(xp.astype(use_pn, a.dtype), axis=-1)
-    keep = 1.0 - use
-    return (active * (n_ap - keep * n_an), -active * (n_ap + use * n_pn),
-            active * (keep * n_an + use * n_pn))
+    return _triplet_terms(xp, res, xp.expand_dims(_active(xp, res, margin, swap), axis=-1), p, swap)
 
 
-_TRIPLET = Primitive("triplet_margin", _triplet_fwd, _triplet_partials, event_axis=-1)
+def _triplet_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float, p: float, eps: float,
+                 swap: bool) -> tuple:
+    """The cotangents with ``g`` folded into per-row scales: for the Euclidean distance without swap, four
+    full-size operations for the three cotangents (``t = u / d * g``: ``t_ap - t_an``, ``-t_ap``, ``t_an``)."""
+    ga = g * _active(xp, res, margin, swap)
+    if p != 2.0 or swap:
+        return _triplet_terms(xp, res, xp.expand_dims(ga, axis=-1), p, swap)
+    u_ap, d_ap, u_an, d_an = res
+    done: dict = {}
+
+    def term(k: str) -> Any:  # u / d * g, each formed once (the anchor's cotangent reuses both)
+        if k not in done:
+            u, d = (u_ap, d_ap) if k == "ap" else (u_an, d_an)
+            done[k] = u * xp.expand_dims(ga / xp.where(d > 0, d, xp.ones_like(d)), axis=-1)
+        return done[k]
+
+    return lambda: term("ap") - term("an"), lambda: -term("ap"), lambda: term("an")
+
+
+_TRIPLET = Primitive("triplet_margin", _triplet_fwd, _triplet_partials, vjp=_triplet_vjp, event_axis=-1)
 
 
 @loss
