@@ -33,13 +33,17 @@ BLOCKS = {
     "log_ratio": lambda: ((np.array([0.0, 0.0, 0.0, 0.0, np.nan, 1.0, 1e-300, 0.3]),
                            np.array([-1.0, -np.inf, np.inf, np.nan, -2.0, -np.inf, -5.0, np.nan])), {}),
     "log_ratio_small": lambda: ((np.array([[0.0, 0.5], [0.25, 0.0]]), np.array([-0.5, -np.inf])), {}),
+    # rows with inf and NaN entries (inf * 0 = NaN, NaN kept), then the leading axis
+    "vecdot": lambda: ((np.array([[1.0, 2.0, 3.0], [np.inf, 1.0, 0.0], [np.nan, 1.0, 1.0]]),
+                        np.array([[0.5, -1.0, 2.0], [0.0, 2.0, 1.0], [1.0, 1.0, 1.0]])), {"axis": -1}),
+    "vecdot_small": lambda: ((RNG.normal(size=(4, 3)), RNG.normal(size=(4, 3))), {"axis": 0}),
 }
 # The fast paths each backend registers (asserted below, so a new one gets compared too).
 FAST = {
     Backend.TORCH: {"logsumexp", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
                     "sigmoid_minus", "scan", "softmax", "log_ratio"},
     Backend.TENSORFLOW: {"sigmoid", "scan", "softmax", "log_ratio"},  # scan takes a step function: test_ctc checks it
-    Backend.NUMPY: {"log_ratio"},  # through xploss._ops.NATIVE (array-api-compat's namespace is not xploss')
+    Backend.NUMPY: {"log_ratio", "vecdot"},  # through xploss._ops.NATIVE (array-api-compat's namespace is not xploss')
 }
 PAIRS = [(b, block) for b, names in FAST.items() for block in sorted(BLOCKS) if block.removesuffix("_small") in names]
 

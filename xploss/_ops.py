@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["logsumexp", "softmax", "take_along_axis", "softmax_scaled", "subtract_at", "sigmoid", "sigmoid_bce",
-           "sigmoid_minus", "log_ratio"]
+           "sigmoid_minus", "log_ratio", "vecdot"]
 
 
 # Namespaces without an ``__xploss_ops__`` dict of their own (``jax.numpy``: a third-party module xploss does
@@ -118,6 +118,15 @@ def log_ratio_body(xp: Any, p: Any, lq: Any) -> Any:
     (natives fall back to it where their one-``where`` form may be differentiated again)."""
     nz = p != 0
     return xp.where(nz, xp.log(xp.where(nz, p, xp.ones_like(p))) - lq, xp.zeros_like(p))
+
+
+def vecdot(xp: Any, a: Any, b: Any, axis: int = -1) -> Any:
+    """``sum(a * b, axis)`` for real arrays (the standard's ``vecdot``): one pass and no product temporary where
+    the library has a fused one (NumPy's ``np.vecdot``: about 4x faster than the product and its sum)."""
+    fast = native(xp, "vecdot")
+    if fast is not None:
+        return fast(a, b, axis)
+    return xp.sum(a * b, axis=axis)
 
 
 # -- hyperparameters that may be traced (see xploss._define.is_value) ------------------------------------

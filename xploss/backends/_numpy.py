@@ -51,6 +51,8 @@ def _log_ratio(p: Any, lq: Any) -> Any:
 
 
 _ops.NATIVE["array_api_compat.numpy"]["log_ratio"] = _log_ratio
+if hasattr(np, "vecdot"):  # NumPy >= 2.0: a fused row dot (no product temporary)
+    _ops.NATIVE["array_api_compat.numpy"]["vecdot"] = lambda a, b, axis: np.vecdot(a, b, axis=axis)
 
 _TAPE: contextvars.ContextVar[_Tape | None] = contextvars.ContextVar("xploss_tape", default=None)
 

@@ -343,32 +343,49 @@ def contrastive_from_distances(distances: Any, labels: Any, /, *, margin: float 
 
 def _cos_embedding(xp: Any, x1: Any, x2: Any) -> tuple[Any, Any, Any, Any]:
     """ATen's cosine: ``Σ x1 x2 / sqrt((|x1|² + 1e-12)(|x2|² + 1e-12))``; also ``(den, s1, s2)``."""
-    s1 = xp.sum(x1 * x1, axis=-1) + TORCH_COS_EPS
-    s2 = xp.sum(x2 * x2, axis=-1) + TORCH_COS_EPS
+    s1 = _ops.vecdot(xp, x1, x1) + TORCH_COS_EPS
+    s2 = _ops.vecdot(xp, x2, x2) + TORCH_COS_EPS
     den = xp.sqrt(s1) * xp.sqrt(s2)
-    return xp.sum(x1 * x2, axis=-1) / den, den, s1, s2
+    return _ops.vecdot(xp, x1, x2) / den, den, s1, s2
 
 
 def _cos_embedding_fwd(xp: Any, x1: Any, x2: Any, y: Any, *, margin: float) -> tuple:
-    cos, _, _, _ = _cos_embedding(xp, x1, x2)
+    cos, den, s1, s2 = _cos_embedding(xp, x1, x2)
     zero = xp.zeros_like(cos)
     neg = xp.maximum(cos - margin, zero)
-    return xp.where(y == 1, 1.0 - cos, xp.where(y == -1, neg, zero)), ()
+    return xp.where(y == 1, 1.0 - cos, xp.where(y == -1, neg, zero)), (cos, den, s1, s2)  # per-row residuals
+
+
+def _cos_slope(xp: Any, y: Any, cos: Any, margin: float) -> Any:
+    """d loss / d cos: -1 for y = 1; 1 where ``cos - m >= 0`` for y = -1 (torch's clamp_min: the full slope at
+    cos = m); 0 otherwise."""
+    one, zero = xp.ones_like(cos), xp.zeros_like(cos)
+    return xp.where(y == 1, -one, xp.where(xp.logical_and(y == -1, cos - margin >= 0), one, zero))
 
 
 def _cos_embedding_partials(xp: Any, arrays: tuple, res: tuple, *, margin: float) -> tuple:
     x1, x2, y = arrays
-    cos, den, s1, s2 = _cos_embedding(xp, x1, x2)
-    one, zero = xp.ones_like(cos), xp.zeros_like(cos)
-    # 1 - cos for y = 1; clamp_min(cos - m, 0) for y = -1 (torch: the full slope at cos = m); 0 otherwise
-    slope = xp.where(y == 1, -one, xp.where(xp.logical_and(y == -1, cos - margin >= 0), one, zero))
+    cos, den, s1, s2 = res
     c, dn = xp.expand_dims(cos, axis=-1), xp.expand_dims(den, axis=-1)
-    k = xp.expand_dims(slope, axis=-1)
+    k = xp.expand_dims(_cos_slope(xp, y, cos, margin), axis=-1)
     return (lambda: k * (x2 / dn - c * x1 / xp.expand_dims(s1, axis=-1)),
             lambda: k * (x1 / dn - c * x2 / xp.expand_dims(s2, axis=-1)), None)
 
 
-_COS_EMBEDDING = Primitive("cosine_embedding", _cos_embedding_fwd, _cos_embedding_partials, event_axis=-1)
+def _cos_embedding_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float) -> tuple:
+    """``g k (x2 / den - cos x1 / s1)`` with the per-row factors formed first: three full-size operations per
+    cotangent (the partials' five, then the cotangent's product)."""
+    x1, x2, y = arrays
+    cos, den, s1, s2 = res
+    gk = g * _cos_slope(xp, y, cos, margin)
+    a = xp.expand_dims(gk / den, axis=-1)
+    b = gk * cos
+    return (lambda: a * x2 - xp.expand_dims(b / s1, axis=-1) * x1,
+            lambda: a * x1 - xp.expand_dims(b / s2, axis=-1) * x2, None)
+
+
+_COS_EMBEDDING = Primitive("cosine_embedding", _cos_embedding_fwd, _cos_embedding_partials,
+                           vjp=_cos_embedding_vjp, event_axis=-1)
 
 
 @loss
