@@ -377,7 +377,11 @@ class Bound:
             if loss is not None:  # a mean's 0-d g or a 0-d weight's (1,): per sample (sizes may be unknown)
                 g_loss = g_loss + xp.zeros_like(loss)
             cts = self.prim.vjp(xp, xs, pres, g_loss, **self.kwargs)
-            return tuple((c() if callable(c) else c) if need else None for c, need in zip(cts, needs))
+            out = []
+            for x, c, need in zip(xs, cts, needs):  # a broadcast input's cotangent summed back to its shape
+                c = (c() if callable(c) else c) if need else None
+                out.append(c if c is None or x is None else _reduce.unbroadcast(xp, c, tuple(x.shape)))
+            return tuple(out)
         parts = self.prim.partials(xp, xs, pres, **self.kwargs)
         out = []
         for x, p, need in zip(xs, parts, needs):

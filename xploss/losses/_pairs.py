@@ -457,17 +457,24 @@ def cosine_embedding(x1: Any, x2: Any, labels: Any, /, *, margin: float = 0.0, s
 
 def _ranking_fwd(xp: Any, x1: Any, x2: Any, y: Any, *, margin: float) -> tuple:
     z = margin - y * (x1 - x2)
-    return xp.maximum(z, xp.zeros_like(z)), ()
+    return xp.maximum(z, xp.zeros_like(z)), (z,)  # the hinge's argument, kept for its slope
 
 
 def _ranking_partials(xp: Any, arrays: tuple, res: tuple, *, margin: float) -> tuple:
     x1, x2, y = arrays
-    diff = x1 - x2
-    active = xp.astype(margin - y * diff >= 0, x1.dtype)  # torch's clamp_min: the full slope at 0
-    return -y * active, lambda: y * active, lambda: -diff * active
+    active = xp.astype(res[0] >= 0, x1.dtype)  # torch's clamp_min: the full slope at 0
+    return -y * active, lambda: y * active, lambda: -(x1 - x2) * active
 
 
-_RANKING = Primitive("margin_ranking", _ranking_fwd, _ranking_partials)
+def _ranking_vjp(xp: Any, arrays: tuple, res: tuple, g: Any, *, margin: float) -> tuple:
+    """``∓ g y [z >= 0]`` formed once for both scores (the partials' products, then the cotangent's, twice)."""
+    x1, x2, y = arrays
+    ga = g * xp.astype(res[0] >= 0, x1.dtype)
+    gy = ga * y
+    return -gy, lambda: gy, lambda: -(x1 - x2) * ga
+
+
+_RANKING = Primitive("margin_ranking", _ranking_fwd, _ranking_partials, vjp=_ranking_vjp)
 
 
 @loss
