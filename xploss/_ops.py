@@ -35,6 +35,11 @@ def logsumexp(xp: Any, z: Any, axis: int) -> Any:
     fast = native(xp, "logsumexp")
     if fast is not None:
         return fast(z, axis)
+    return logsumexp_body(xp, z, axis)
+
+
+def logsumexp_body(xp: Any, z: Any, axis: int) -> Any:
+    """:func:`logsumexp`'s generic body (natives fall back to it for inputs they do not take)."""
     m = xp.max(z, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     return xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True)) + m
@@ -68,6 +73,11 @@ def subtract_at(xp: Any, g: Any, idx: Any, values: Any, axis: int) -> Any:
     fast = native(xp, "subtract_at")
     if fast is not None:
         return fast(g, idx, values, axis)
+    return subtract_at_body(xp, g, idx, values, axis)
+
+
+def subtract_at_body(xp: Any, g: Any, idx: Any, values: Any, axis: int) -> Any:
+    """:func:`subtract_at`'s generic body: a one-hot ``where`` (natives fall back to it)."""
     classes = xp.arange(g.shape[axis], dtype=idx.dtype)
     for _ in range(g.ndim - 1 - axis):
         classes = xp.expand_dims(classes, axis=-1)

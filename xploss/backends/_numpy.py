@@ -33,6 +33,7 @@ import contextvars
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import array_api_compat.numpy as _npx
 import numpy as np
 
 from .. import _ops
@@ -53,6 +54,48 @@ def _log_ratio(p: Any, lq: Any) -> Any:
 _ops.NATIVE["array_api_compat.numpy"]["log_ratio"] = _log_ratio
 if hasattr(np, "vecdot"):  # NumPy >= 2.0: a fused row dot (no product temporary)
     _ops.NATIVE["array_api_compat.numpy"]["vecdot"] = lambda a, b, axis: np.vecdot(a, b, axis=axis)
+
+
+# The softmax blocks of the cross-entropy family: the generic bodies' operations, with the exp and the scaling
+# done in place on the one fresh temporary (each full-size temporary of a (4096, 1000) batch is 16 MB of fresh
+# memory on NumPy).  Plain ndarrays only (the kernels run on plain NumPy values; a subclass keeps the generic
+# body), and only where the result keeps the input's dtype.
+def _plain(*xs: Any) -> bool:
+    return all(type(x) is np.ndarray for x in xs)
+
+
+def _logsumexp(z: Any, axis: int) -> Any:
+    if not _plain(z):
+        return _ops.logsumexp_body(_npx, z, axis)
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, np.zeros_like(m))
+    e = np.subtract(z, m)
+    np.exp(e, out=e)
+    return np.log(np.sum(e, axis=axis, keepdims=True)) + m
+
+
+def _softmax_scaled(z: Any, lse: Any, scale: Any, axis: int) -> Any:
+    s = np.expand_dims(scale, axis)
+    if not _plain(z, lse) or np.result_type(z, lse, s) != z.dtype:
+        return np.exp(z - lse) * s
+    e = np.subtract(z, lse)
+    np.exp(e, out=e)
+    e *= s
+    return e
+
+
+def _subtract_at(g: Any, idx: Any, values: Any, axis: int) -> Any:
+    """``g`` (a fresh temporary of the kernel's) minus ``values`` at ``idx`` along ``axis``, in place."""
+    v = np.expand_dims(values, axis)
+    if not _plain(g) or np.result_type(g, v) != g.dtype:
+        return _ops.subtract_at_body(_npx, g, idx, values, axis)
+    ix = np.expand_dims(idx, axis)
+    np.put_along_axis(g, ix, np.take_along_axis(g, ix, axis) - v, axis)
+    return g
+
+
+_ops.NATIVE["array_api_compat.numpy"].update(logsumexp=_logsumexp, softmax_scaled=_softmax_scaled,
+                                              subtract_at=_subtract_at)
 
 _TAPE: contextvars.ContextVar[_Tape | None] = contextvars.ContextVar("xploss_tape", default=None)
 
