@@ -321,3 +321,27 @@ def test_tensorflow_does_not_convert_xploss(monkeypatch):
 
     tf.function(step).get_concrete_function(tf.TensorSpec([None, 3], tf.float64), tf.TensorSpec([None], tf.int64))
     assert callers == ["xploss.losses._softmax", "xploss.losses._regression"], callers
+
+
+def test_torch_label_bounds_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch: labels in [0, C) are vouched for by one ``torch.aminmax`` (no NumPy copy); anything else (a label
+    out of range, an ``ignore_index`` among the classes, torch.func) takes the NumPy check with its error."""
+    import torch
+
+    from xploss.backends import _torch
+
+    be = _torch.TorchBackend()
+    assert be.bounds(torch.tensor([3, 0, 7])) == (0, 7)
+    assert be.bounds(torch.tensor([], dtype=torch.int64)) is None
+    assert be.bounds(torch.tensor([1.0])) is None and be.bounds(torch.tensor([True])) is None
+    hosted: list = []
+    host = _torch.TorchBackend.host
+    monkeypatch.setattr(_torch.TorchBackend, "host", lambda self, x: hosted.append(x) or host(self, x))
+    z = torch.zeros(3, 4)
+    xploss.cross_entropy(z, torch.tensor([0, 3, 1]))
+    assert not hosted  # in range, ignore_index -100 outside the classes: no copy
+    with pytest.raises(XplossError, match=r"class indices in \[0, 4\).*a label 4"):
+        xploss.cross_entropy(z, torch.tensor([0, 4, 1]))
+    xploss.cross_entropy(z, torch.tensor([0, 2, 1]), ignore_index=2)  # masked: the NumPy path counts it
+    assert len(hosted) == 2
+    assert torch.func.grad(lambda v: xploss.cross_entropy(v, torch.tensor([0, 3, 1])))(z).shape == (3, 4)

@@ -305,6 +305,10 @@ def labels_in_range(fn: str, backend: Any, labels: Any, num_classes: int | None,
     gather reads out of bounds (an error on TensorFlow's CPU, a clamped read on JAX): the loss of
     those samples is NaN (see :func:`xploss._define.apply`).
     """
+    if num_classes is not None and (ignore_index is None or not 0 <= ignore_index < num_classes):
+        b = backend.bounds(labels)  # every label in [0, C) and none to mask: no NumPy copy
+        if b is not None and 0 <= b[0] and b[1] < num_classes:
+            return False, labels, None
     y = None if num_classes is None else backend.host(labels)
     if y is None:
         if num_classes is None:

@@ -20,6 +20,12 @@ class Backend:
         """The values of ``x`` as a NumPy array when known now (eager or a closed-over constant), else None."""
         raise NotImplementedError
 
+    def bounds(self, x: Any) -> tuple[int, int] | None:
+        """``(min, max)`` of a non-empty integer array as Python ints when the library gives them cheaply and
+        eagerly (one reduction on the array itself), else None: :func:`xploss._checks.labels_in_range` then
+        reads the values through :meth:`host`."""
+        return None
+
     def assert_dims(self, message: str, x: Any, ref: Any, axes: list[tuple[int, int]], broadcast: bool = False) -> None:
         """Assert at run time that ``x.shape[i] == ref.shape[j]`` (or 1, where ``broadcast``) for ``(i, j)`` in
         ``axes``, sizes unknown while tracing.  Only TensorFlow has unknown sizes (every other backend traces

@@ -334,6 +334,16 @@ class TorchBackend(Backend):
             return x.numpy()  # what _numpy gives, without its detach and cpu calls
         return _numpy(x)
 
+    def bounds(self, x: Any) -> tuple[int, int] | None:
+        """One ``torch.aminmax`` on a plain eager tensor (a NumPy copy and reduction cost ~10 µs more per call
+        at small sizes); None under torch.compile, torch.func and for empty or non-integer tensors."""
+        if (torch.compiler.is_compiling() or not isinstance(x, torch.Tensor) or x.numel() == 0
+                or x.is_floating_point() or x.dtype == torch.bool or _functorch.is_functorch_wrapped_tensor(x)
+                or torch._C._are_functorch_transforms_active()):
+            return None
+        lo, hi = torch.aminmax(x)
+        return int(lo), int(hi)
+
     def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
         """Run a public loss: the Keras caller check (not while compiling), then torch's autocast policy.
 
