@@ -41,7 +41,10 @@ def _logsumexp(z: Any, axis: int) -> Any:
     if z.ndim < 2 or axis % z.ndim == 0 or z.numel() < 4 * _BLOCK or _recording(z):
         return torch.logsumexp(z, dim=axis, keepdim=True)
     rows = max(1, _BLOCK * z.shape[0] // z.numel())
-    return torch.cat([torch.logsumexp(b, dim=axis, keepdim=True) for b in torch.split(z, rows)])
+    out = z.new_empty(z.shape[:axis % z.ndim] + (1,) + z.shape[axis % z.ndim + 1:])
+    for i0 in range(0, z.shape[0], rows):  # each block's result written in place: no small result kept alive
+        torch.logsumexp(z[i0:i0 + rows], dim=axis, keepdim=True, out=out[i0:i0 + rows])  # between its temporaries
+    return out
 
 
 def _take_along_axis(x: Any, idx: Any, axis: int) -> Any:
