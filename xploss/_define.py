@@ -183,14 +183,23 @@ def _acc(total: Any, x: Any) -> Any:
 
 class _Rows:
     """One full-size result assembled from row blocks: written in place into one preallocated array where
-    the library assigns items (NumPy, torch), else concatenated once at the end (TensorFlow)."""
+    the library assigns items (NumPy, torch) or has an in-place row write (the backend's ``"put_rows"``,
+    ``(buffer or None, rows, i0, i1, block) -> buffer``: TensorFlow's InplaceUpdate), else concatenated once
+    at the end (the blocks and their concatenation: twice the memory)."""
 
     def __init__(self, xp: Any, n: int, like: Any = None) -> None:
         self.xp, self.n, self.like = xp, n, like
         self.buf: Any = None
         self.parts: list = []
+        self.write = _ops.native(xp, "put_rows")
 
     def put(self, i0: int, i1: int, block: Any) -> None:
+        if self.write is not None:
+            buf = self.write(self.buf, self.n, i0, i1, block)
+            if buf is not None:
+                self.buf = buf
+                return
+            self.write = None  # not here (decided on the first block: a recorded computation): the generic way
         if self.buf is None and not self.parts and hasattr(type(block), "__setitem__"):
             xp = self.xp
             self.buf = (xp.empty_like(self.like) if self.like is not None else

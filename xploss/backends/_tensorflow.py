@@ -7,6 +7,7 @@ function uses stay differentiable and second-order gradients are exact.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,22 +23,23 @@ from ._common import Backend, built, check_scalar_output, normalize_argnums, pac
 _CACHE: LRU = LRU()
 
 
-def _eager_hooks() -> tuple[Callable[[], bool], Callable[[], bool], Callable | None, Callable]:
-    """``(eager, no_tape, record, watched)`` from TensorFlow's eager internals: is this thread executing eagerly,
-    is no GradientTape or ForwardAccumulator active on it (``could_possibly_record``'s test), the tape-set
-    recording that ``tf.custom_gradient`` itself calls eagerly, and the gradient orders any active tape or
-    accumulator may take of given tensors (0: none watches them).  Without them (moved internals): always the
-    custom gradient."""
+def _eager_hooks() -> tuple[Callable[[], bool], Callable[[], bool], Callable | None, Callable, Callable]:
+    """``(eager, no_tape, record, watched, stop_recording)`` from TensorFlow's eager internals: is this thread
+    executing eagerly, is no GradientTape or ForwardAccumulator active on it (``could_possibly_record``'s test),
+    the tape-set recording that ``tf.custom_gradient`` itself calls eagerly, the gradient orders any active
+    tape or accumulator may take of given tensors (0: none watches them, 1: first order only, 2: higher
+    orders: a persistent or a nested tape), and the context that pauses the tapes.  Without them (moved
+    internals): always the custom gradient."""
     try:
         from tensorflow.python import pywrap_tfe
         from tensorflow.python.eager import context, record
     except ImportError:  # pragma: no cover - depends on TensorFlow's layout
-        return (lambda: False), (lambda: False), None, (lambda ts: 2)
+        return (lambda: False), (lambda: False), None, (lambda ts: 2), contextlib.nullcontext
     return (context.executing_eagerly, pywrap_tfe.TFE_Py_TapeSetIsEmpty, record.record_operation,
-            pywrap_tfe.TFE_Py_TapeSetPossibleGradientTypes)
+            pywrap_tfe.TFE_Py_TapeSetPossibleGradientTypes, record.stop_recording)
 
 
-_EAGER, _NO_TAPE, _RECORD, _WATCHED = _eager_hooks()
+_EAGER, _NO_TAPE, _RECORD, _WATCHED, _STOP_RECORDING = _eager_hooks()
 
 
 def _grad_fn(bound: Any, arrays: tuple, res: tuple, present: tuple[bool, ...],
@@ -58,12 +60,18 @@ def _grad_fn(bound: Any, arrays: tuple, res: tuple, present: tuple[bool, ...],
 def _recorded(bound: Any, arrays: tuple) -> Any:
     """Eagerly under a tape: what ``tf.custom_gradient``'s eager path does, for inputs that are tensors and a
     kernel that reads no variable (``apply`` converts variables first): the forward runs with the tapes
-    recording (residuals stay differentiable: second order), its output is renamed by an identity op and
+    recording where a persistent or nested tape may differentiate the VJP (residuals stay differentiable:
+    second order), with them paused where only first order is possible, its output is renamed by an identity op and
     recorded on every active tape and accumulator as one operation whose gradient is the hand VJP.  Without
     the decorator's per-call work (variable watcher, argspec of the gradient function, nest flattening)."""
     present = tuple(a is not None for a in arrays)
-    needs = tuple(a is not None and a.dtype.is_floating and _WATCHED([a]) > 0 for a in arrays)
-    out, res = bound.forward(xp, *arrays, grad=True)
+    orders = tuple(_WATCHED([a]) if a is not None and a.dtype.is_floating else 0 for a in arrays)
+    needs = tuple(k > 0 for k in orders)
+    if max(orders) < 2:  # first order only: nothing differentiates the VJP, so its residuals need no tape
+        with _STOP_RECORDING():  # (recorded, each block's intermediates were kept alive by the tape)
+            out, res = bound.forward(xp, *arrays, grad=True)
+    else:
+        out, res = bound.forward(xp, *arrays, grad=True)
     out = tf.identity(out)
     _RECORD(bound.prim.name, [out], [a for a in arrays if a is not None],
             _grad_fn(bound, arrays, res, present, needs))
