@@ -67,15 +67,31 @@ def _recorded(bound: Any, arrays: tuple) -> Any:
     present = tuple(a is not None for a in arrays)
     orders = tuple(_WATCHED([a]) if a is not None and a.dtype.is_floating else 0 for a in arrays)
     needs = tuple(k > 0 for k in orders)
-    if max(orders) < 2:  # first order only: nothing differentiates the VJP, so its residuals need no tape
-        with _STOP_RECORDING():  # (recorded, each block's intermediates were kept alive by the tape)
-            out, res = bound.forward(xp, *arrays, grad=True)
-    else:
+    # first order only: nothing differentiates the VJP, so its residuals need no tape (recorded, each block's
+    # intermediates would be kept alive by it)
+    with _STOP_RECORDING() if max(orders) < 2 else contextlib.nullcontext():
         out, res = bound.forward(xp, *arrays, grad=True)
     out = tf.identity(out)
     _RECORD(bound.prim.name, [out], [a for a in arrays if a is not None],
             _grad_fn(bound, arrays, res, present, needs))
     return out
+
+
+def _put_rows(buf: Any, n: int, i0: int, i1: int, block: Any) -> Any:
+    """xploss._define._Rows' in-place row write (the namespace's ``"put_rows"``): rows ``i0:i1`` of an
+    ``n``-row eager buffer (created uninitialised on the first block) set to ``block`` in place
+    (``InplaceUpdate`` aliases its input: one full-size buffer, where a concatenation of the blocks holds two).
+    Only xploss' own fresh buffer is written, every row exactly once.  None (the caller then concatenates)
+    where a tape could record the blocks: InplaceUpdate has no gradient (a VJP differentiated again under a
+    persistent or nested tape)."""
+    if buf is None:
+        if _WATCHED([block]) > 0:
+            return None
+        buf = tf.raw_ops.Empty(shape=[n, *block.shape[1:]], dtype=block.dtype, init=False)
+    return tf.raw_ops.InplaceUpdate(x=buf, i=tf.range(i0, i1), v=block)
+
+
+xp.__xploss_ops__["put_rows"] = _put_rows
 
 
 def _build(bound: Any, present: tuple[bool, ...]) -> Callable:

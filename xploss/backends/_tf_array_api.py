@@ -27,33 +27,9 @@ __xploss_ops__ = {"sigmoid": tf.sigmoid, "softmax": lambda z, axis: tf.nn.softma
                   # operation costs tens of µs, a strided slice more: blocking loses at 1e6 elements (measured
                   # 2026-12-03: CE 4096x1000 fwd+bwd 2.08x blocked, 1.05x whole; triplet 2.4x, 1.2x) and only
                   # the peak memory of very large inputs (CE 4096x32000) asks for it: 8 Mi elements per block
-                  "blocking": lambda *xs: 1 << 23 if tf.executing_eagerly() else 0,
-                  # ... and its results assembled in place (xploss._define._Rows): not blocks plus their concat
-                  "put_rows": lambda buf, n, i0, i1, block: _put_rows(buf, n, i0, i1, block)}
-
-
-def _recordable() -> Any:
-    try:
-        from tensorflow.python import pywrap_tfe
-    except ImportError:  # pragma: no cover - depends on TensorFlow's layout
-        return lambda t: True
-    return lambda t: pywrap_tfe.TFE_Py_TapeSetPossibleGradientTypes([t]) > 0
-
-
-_RECORDABLE = _recordable()
-
-
-def _put_rows(buf: Any, n: int, i0: int, i1: int, block: Any) -> Any:
-    """Rows ``i0:i1`` of an ``n``-row eager buffer (created uninitialised on the first block) set to ``block``
-    in place (``InplaceUpdate`` aliases its input: one full-size buffer, where a concatenation of the blocks
-    holds two).  Only xploss' own fresh buffer is written, every row exactly once.  None (the caller then
-    concatenates) where a tape could record the blocks: InplaceUpdate has no gradient (a VJP differentiated
-    again under a persistent or nested tape)."""
-    if buf is None:
-        if _RECORDABLE(block):
-            return None
-        buf = tf.raw_ops.Empty(shape=[n, *block.shape[1:]], dtype=block.dtype, init=False)
-    return tf.raw_ops.InplaceUpdate(x=buf, i=tf.range(i0, i1), v=block)
+                  "blocking": lambda *xs: 1 << 23 if tf.executing_eagerly() else 0}
+# ("put_rows", the in-place assembly of blocked results, is registered by xploss.backends._tensorflow, which
+# holds the tape hooks it needs)
 
 
 def _log_ratio(p: Any, lq: Any) -> Any:
